@@ -35,6 +35,8 @@ struct cpu_bus {
 	uint8_t (*intr_ack)(void *opaque);
 	/* Machine time in nanoseconds; the TSC counts at cpu_config.tsc_hz of it. */
 	uint64_t (*clock_ns)(void *opaque);
+	/* The legacy FERR# output (x87 error with CR0.NE=0): the board routes it to IRQ13. */
+	void (*ferr)(void *opaque, bool level);
 };
 
 struct cpu_config {
@@ -94,6 +96,8 @@ void cpu_request_exit(struct cpu *cpu);
 /* The INTR line from the interrupt controller (level). */
 void cpu_set_irq(struct cpu *cpu, bool level);
 void cpu_nmi(struct cpu *cpu);
+/* IGNNE# (a write to port 0xF0 on a PC): clears a pending legacy FERR#. */
+void cpu_ignne(struct cpu *cpu);
 /* The A20 gate: false masks physical address bit 20. */
 void cpu_set_a20(struct cpu *cpu, bool enabled);
 
