@@ -177,7 +177,11 @@ static void output_queue_bounded(struct test *t)
 	CHECK(t, !proto_out_send(&out, msg));
 	CHECK_EQ(t, proto_out_queued(&out), 10);
 	json_object_put(msg);
-	CHECK(t, proto_out_push(&out, "x", 90));
+	{
+		char fill[90];
+		memset(fill, 'x', sizeof(fill));
+		CHECK(t, proto_out_push(&out, fill, sizeof(fill)));
+	}
 	CHECK(t, !proto_out_push(&out, "x", 1));
 	proto_out_free(&out);
 }
