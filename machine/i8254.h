@@ -1,0 +1,99 @@
+/*
+ * The Intel 8254 programmable interval timer at ports 0x40-0x43, and the
+ * PC's port 0x61 (system control port B) through which software drives
+ * channel 2's gate and reads its output.
+ *
+ * Counters are not ticked: every channel remembers when its counting
+ * element was loaded (in 1.193182 MHz PIT clocks of machine time) and
+ * derives its value and OUT level from the clock on demand. Channel 0's
+ * OUT drives IRQ0 through a timer armed for its next transition; if the
+ * machine ran late, one edge is delivered and the schedule re-phases to the
+ * counter (no burst of catch-up interrupts). Channel 1 is the legacy DRAM
+ * refresh counter (gate high, output unconnected); port 0x61 bit 4 is the
+ * refresh-request toggle, flipping every 15.085 us of machine time.
+ * Gates 0 and 1 are tied high as on a PC.
+ */
+#ifndef MACHINE_I8254_H
+#define MACHINE_I8254_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "machine/bus.h"
+#include "machine/clock.h"
+
+struct iobus;
+struct sbuf;
+
+#define I8254_HZ 1193182u
+#define I8254_REFRESH_NS 15085u     /* port 0x61 bit 4 half-period */
+
+struct i8254_channel {
+	/* Programming (control word). */
+	uint8_t mode;           /* 0-5 */
+	uint8_t rw;             /* 1 LSB only, 2 MSB only, 3 LSB then MSB */
+	bool bcd;
+	bool programmed;        /* a control word was written since reset */
+
+	/* Count register, as written by software. */
+	uint16_t cr;
+	bool cr_msb_next;       /* rw 3: the next write is the MSB */
+	bool null_count;        /* CR written but not yet moved into the CE */
+
+	/* Counting element, derived from time. */
+	bool loaded;            /* the CE holds a count of this programming */
+	bool counting;          /* the CE advances with the clock */
+	bool load_pending;      /* CR -> CE at PIT tick load_tick */
+	uint64_t load_tick;
+	uint32_t n;             /* the count of the current cycle, 1..65536 */
+	uint32_t start;         /* CE value at base_tick (binary, < 65536) */
+	uint64_t base_tick;     /* PIT tick at which the CE held `start` */
+	uint32_t phase;         /* mode 3: ticks into the cycle at base_tick */
+	bool tc_done;           /* modes 0,1,4,5: terminal count already passed */
+	bool out_idle;          /* OUT while the CE is not counting */
+	bool gate;
+
+	/* Read side. */
+	bool count_latched;     /* counter latch / read-back latched a value */
+	uint16_t latch;         /* the latched (or about to be read) value */
+	uint8_t latch_bytes;    /* bytes of the latch still to read (rw 3: 2) */
+	bool status_latched;
+	uint8_t status;
+	bool read_msb_next;     /* rw 3, unlatched: the next read is the MSB */
+};
+
+struct i8254 {
+	struct i8254_channel ch[3];
+	uint8_t port61;         /* bits 0-3 as written: gate2, speaker, parity/iochk enables */
+	struct clock *clk;
+	struct irq_line irq0;
+	bool irq0_level;        /* last level put on IRQ0 */
+	uint64_t irq0_tick;     /* PIT tick of the transition the timer waits for */
+	struct timer irq0_timer;
+};
+
+/* Maps 0x40-0x43 and 0x61; -1 if a port is taken. */
+int i8254_init(struct i8254 *pit, struct iobus *io, struct clock *clk, struct irq_line irq0);
+/* Power-on: no channel programmed, all OUTs low, IRQ0 quiet. */
+void i8254_reset(struct i8254 *pit);
+
+/* The port handlers (0x40-0x43 and 0x61), for a board that dispatches itself. */
+uint32_t i8254_io_read(void *pit, uint32_t port, unsigned size);
+void i8254_io_write(void *pit, uint32_t port, uint32_t value, unsigned size);
+
+/* A channel's OUT level now (channel 2 is what port 0x61 bit 5 shows). */
+bool i8254_out(struct i8254 *pit, unsigned channel);
+/* Whether the speaker is sounding: gate 2 and port 0x61 bit 1 and OUT2. */
+bool i8254_speaker(struct i8254 *pit);
+/* When IRQ0 may next change (machine ns), CLOCK_NEVER if it will not. */
+uint64_t i8254_next_irq0_ns(const struct i8254 *pit);
+
+/* PIT clock conversions: ticks elapsed at machine time ns, and back. */
+uint64_t i8254_ns_to_ticks(uint64_t ns);
+uint64_t i8254_ticks_to_ns(uint64_t ticks);  /* the first ns at which `ticks` have passed */
+
+/* Section "i8254". Load refuses bad input (sb->why) and keeps the old state. */
+void i8254_save(const struct i8254 *pit, struct sbuf *sb);
+int i8254_load(struct i8254 *pit, struct sbuf *sb);
+
+#endif
