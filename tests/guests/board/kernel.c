@@ -1,0 +1,214 @@
+/*
+ * The board test kernel: a multiboot guest that exercises what the board
+ * provides and reports over COM1 (polled) and the 0xE9 debug console.
+ * What it does is chosen by words on its command line:
+ *   info        print the multiboot info: magic, memory, command line, mmap, modules
+ *   echo        echo COM1 input back until a 'q' arrives
+ *   reset=port92|cf9|kbd|triple   reset the machine that way (a counter in
+ *               CMOS-independent RAM is not kept: the reboot restarts the kernel)
+ *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
+ *   halt        sleep with interrupts off (stops for good: for idle tests)
+ *   exit=N      leave through isa-debug-exit with value N (status 2N+1)
+ * Words run in order; "done" is printed at the end.
+ */
+#include <stdint.h>
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+#define COM1 0x3f8
+
+static void putc_serial(char c)
+{
+	/* Bounded wait for THRE: a missing UART must not hang the test forever. */
+	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+		;
+	outb(COM1, (uint8_t)c);
+	outb(0xe9, (uint8_t)c);
+}
+
+static void puts_serial(const char *s)
+{
+	while (*s) {
+		if (*s == '\n')
+			putc_serial('\r');
+		putc_serial(*s++);
+	}
+}
+
+static void put_hex(uint32_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[11];
+
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (int i = 0; i < 8; i++)
+		buf[2 + i] = digits[(v >> (28 - 4 * i)) & 15];
+	buf[10] = 0;
+	puts_serial(buf);
+}
+
+static void put_dec(uint32_t v)
+{
+	char buf[12];
+	int i = 11;
+
+	buf[i] = 0;
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	puts_serial(buf + i);
+}
+
+struct mb_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length, mmap_addr;
+	uint32_t drives_length, drives_addr, config_table, boot_loader_name;
+};
+
+static int word_is(const char *w, const char *end, const char *s)
+{
+	while (w < end && *s && *w == *s) {
+		w++;
+		s++;
+	}
+	return w == end && *s == 0;
+}
+
+static uint32_t parse_num(const char *p, const char *end)
+{
+	uint32_t v = 0;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		v = v * 10 + (uint32_t)(*p++ - '0');
+	return v;
+}
+
+static void show_info(uint32_t magic, const struct mb_info *mbi)
+{
+	puts_serial("magic ");
+	put_hex(magic);
+	puts_serial("\nflags ");
+	put_hex(mbi->flags);
+	puts_serial("\nmem_lower ");
+	put_dec(mbi->mem_lower);
+	puts_serial("\nmem_upper ");
+	put_dec(mbi->mem_upper);
+	puts_serial("\ncmdline ");
+	puts_serial((const char *)mbi->cmdline);
+	puts_serial("\nloader ");
+	puts_serial((const char *)mbi->boot_loader_name);
+	puts_serial("\n");
+	for (uint32_t off = 0; off < mbi->mmap_length;) {
+		const uint32_t *e = (const uint32_t *)(mbi->mmap_addr + off);
+		puts_serial("mmap ");
+		put_hex(e[1]);
+		puts_serial(" ");
+		put_hex(e[3]);
+		puts_serial(" ");
+		put_dec(e[5]);
+		puts_serial("\n");
+		off += e[0] + 4;
+	}
+	for (uint32_t i = 0; i < mbi->mods_count; i++) {
+		const uint32_t *m = (const uint32_t *)(mbi->mods_addr + 16 * i);
+		uint32_t sum = 0;
+		for (const uint8_t *p = (const uint8_t *)m[0]; p < (const uint8_t *)m[1]; p++)
+			sum += *p;
+		puts_serial("module ");
+		put_dec(m[1] - m[0]);
+		puts_serial(" bytes sum ");
+		put_dec(sum);
+		puts_serial(" aligned ");
+		put_dec((m[0] & 0xfff) == 0);
+		puts_serial(" ");
+		puts_serial((const char *)m[2]);
+		puts_serial("\n");
+	}
+}
+
+static void do_reset(const char *how, const char *end)
+{
+	puts_serial("resetting\n");
+	if (word_is(how, end, "port92")) {
+		outb(0x92, inb(0x92) | 1);
+	} else if (word_is(how, end, "cf9")) {
+		outb(0xcf9, 0x02);
+		outb(0xcf9, 0x06);
+	} else if (word_is(how, end, "kbd")) {
+		outb(0x64, 0xfe);
+	} else if (word_is(how, end, "triple")) {
+		/* An empty IDT: the breakpoint cannot be delivered, nor the #GP or #DF. */
+		static const struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idt = { 0, 0 };
+		__asm__ volatile("lidt %0; int3" : : "m"(idt));
+	}
+	puts_serial("reset did not happen\n");
+}
+
+static void check_a20(void)
+{
+	volatile uint32_t *low = (uint32_t *)0x7f000, *high = (uint32_t *)0x17f000;
+
+	outb(0x92, inb(0x92) & ~2);
+	*low = 0x11111111;
+	*high = 0x22222222;
+	puts_serial(*low == 0x22222222 ? "a20 off wraps\n" : "a20 off does not wrap\n");
+	outb(0x92, inb(0x92) | 2);
+	*low = 0x33333333;
+	*high = 0x44444444;
+	puts_serial(*low == 0x33333333 ? "a20 on separate\n" : "a20 on still wraps\n");
+}
+
+static void echo(void)
+{
+	puts_serial("echo ready\n");
+	for (;;) {
+		char c;
+		while (!(inb(COM1 + 5) & 1))
+			;
+		c = (char)inb(COM1);
+		if (c == 'q')
+			break;
+		putc_serial(c);
+	}
+	puts_serial("\necho done\n");
+}
+
+void kmain(uint32_t magic, const struct mb_info *mbi);
+
+void kmain(uint32_t magic, const struct mb_info *mbi)
+{
+	const char *p = (magic == 0x2BADB002 && (mbi->flags & 4)) ? (const char *)mbi->cmdline : "";
+
+	outb(COM1 + 3, 0x03);   /* 8N1 */
+	puts_serial("board test kernel\n");
+	while (*p) {
+		const char *w = p, *end;
+		while (*p && *p != ' ')
+			p++;
+		end = p;
+		while (*p == ' ')
+			p++;
+		if (word_is(w, end, "info")) {
+			show_info(magic, mbi);
+		} else if (word_is(w, end, "echo")) {
+			echo();
+		} else if (word_is(w, end, "a20")) {
+			check_a20();
+		} else if (word_is(w, end, "halt")) {
+			puts_serial("halting\n");
+			for (;;)
+				__asm__ volatile("cli; hlt");
+		} else if (end - w > 6 && word_is(w, w + 6, "reset=")) {
+			do_reset(w + 6, end);
+		} else if (end - w > 5 && word_is(w, w + 5, "exit=")) {
+			puts_serial("exiting\n");
+			outb(0xf4, (uint8_t)parse_num(w + 5, end));
+			puts_serial("exit did not happen\n");
+		}
+	}
+	puts_serial("done\n");
+}

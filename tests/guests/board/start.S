@@ -1,0 +1,28 @@
+/*
+ * Entry of the board test kernel: a multiboot v1 header (ELF, so no
+ * address fields), a stack, and a call to kmain(magic, info).
+ */
+	.set MB_MAGIC, 0x1BADB002
+	.set MB_FLAGS, 0x00000003          /* page-aligned modules, memory info */
+
+	.section .multiboot, "a"
+	.align 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+	.text
+	.globl _start
+_start:
+	cli
+	movl $stack_top, %esp
+	pushl %ebx
+	pushl %eax
+	call kmain
+1:	hlt
+	jmp 1b
+
+	.bss
+	.align 16
+	.space 16384
+stack_top:
