@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The freestanding system-test kernels (tests/guests/kernels, built by
+# mk/kernels.mk into $VMD_BUILD/kernels): each checks one system feature of
+# the CPU and prints "ok"/"FAIL" lines, then "done: N ok, M failed".
+#   qemu/<kernel>      the kernel under qemu-system-i386 (multiboot): proves
+#                      the kernel itself is right (the reference)
+#   sysboard/<kernel>  the kernel on our CPU, on the minimal test board
+#                      ($VMD_BUILD/sysboard: RAM, port 0xE9 text, 0xF4 exit)
+. "$VMD_TOP/tests/lib.sh"
+
+kdir=$VMD_BUILD/kernels
+shopt -s nullglob
+elfs=("$kdir"/*.elf)
+if [ ${#elfs[@]} -eq 0 ]; then
+	fail kernels "no kernels in $kdir (make all builds them from tests/guests/kernels)"
+	exit 0
+fi
+
+# verdict NAME LOG STATUS WANT_STATUS: PASS if the run exited as wanted and
+# its log ends with a clean "done:" line; FAIL with the kernel's own words.
+verdict() {
+	local name=$1 log=$2 rc=$3 want=$4 done_line bad
+	done_line=$(grep -a '^done: ' "$log" | tail -n 1)
+	bad=$(grep -a -E '^FAIL' "$log" | head -n 5 | tr '\n' ';')
+	if [ "$rc" = "$want" ] && [[ "$done_line" == "done: "*" ok, 0 failed" ]]; then
+		pass "$name"
+	elif [ -n "$done_line$bad" ]; then
+		fail "$name" "exit $rc, ${done_line:-no done line}; $bad"
+	else
+		fail "$name" "exit $rc, no output from the kernel; last lines: $(tail -n 3 "$log" | tr '\n' ';')"
+	fi
+}
+
+have_qemu=1
+command -v qemu-system-i386 >/dev/null || have_qemu=0
+for elf in "${elfs[@]}"; do
+	k=$(basename "$elf" .elf)
+	if [ $have_qemu = 1 ]; then
+		# isa-debug-exit makes the status (value << 1) | 1: 1 means the kernel wrote 0.
+		timeout 60 qemu-system-i386 -M pc -cpu pentium2 -m 64 -display none -monitor none \
+			-serial none -no-reboot -kernel "$elf" \
+			-device isa-debug-exit,iobase=0xf4,iosize=4 -debugcon "file:$T_TMP/$k.qemu" \
+			>"$T_TMP/$k.qemu.err" 2>&1
+		rc=$?
+		cat "$T_TMP/$k.qemu.err" >>"$T_TMP/$k.qemu" 2>/dev/null
+		verdict "qemu/$k" "$T_TMP/$k.qemu" "$rc" 1
+	else
+		skip "qemu/$k" "qemu-system-i386 is not installed (make deps)"
+	fi
+	if [ ! -x "$VMD_BUILD/sysboard" ]; then
+		fail "sysboard/$k" "no $VMD_BUILD/sysboard: mk/kernels.mk builds it once translator/*.c defines cpu_new()"
+		continue
+	fi
+	timeout 60 "$VMD_BUILD/sysboard" -t 30 "${elf%.elf}.bin" >"$T_TMP/$k.ours" 2>&1
+	verdict "sysboard/$k" "$T_TMP/$k.ours" $? 0
+done
