@@ -1,2 +1,0 @@
-build/lib/sbuf.o: lib/sbuf.c lib/sbuf.h
-lib/sbuf.h:
