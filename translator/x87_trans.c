@@ -1,0 +1,507 @@
+/*
+ * The x87 transcendental instructions, computed in a 128-bit-significand
+ * software float ("bf") and rounded once to the 64-bit result, so they land
+ * within an ulp of the hardware. Trigonometric arguments are reduced modulo
+ * the 66-bit pi/2 the P6 microcode uses, so large arguments go as wrong as
+ * on the real chip, in the same way.
+ */
+#include "translator/x87_float.h"
+
+typedef unsigned __int128 u128;
+
+/* value = m * 2^(e - 127); m has bit 127 set, or is 0 for zero. */
+struct bf {
+	bool s;
+	int32_t e;
+	u128 m;
+};
+
+#define HI64(v) ((uint64_t)((v) >> 64))
+#define LO64(v) ((uint64_t)(v))
+
+static const struct bf BF_ZERO = { false, 0, 0 };
+
+static int clz128(u128 v)
+{
+	uint64_t hi = HI64(v);
+	if (hi)
+		return __builtin_clzll(hi);
+	return LO64(v) ? 64 + __builtin_clzll(LO64(v)) : 128;
+}
+
+static struct bf bf_make(bool s, int32_t e, u128 m)
+{
+	struct bf r = { s, e, m };
+	if (m == 0)
+		return BF_ZERO;
+	int n = clz128(m);
+	r.m = m << n;
+	r.e = e - n;
+	return r;
+}
+
+static struct bf bf_const(uint64_t hi, uint64_t lo, int32_t e)
+{
+	return bf_make(false, e, ((u128)hi << 64) | lo);
+}
+
+static struct bf bf_int(int64_t v)
+{
+	bool s = v < 0;
+	uint64_t m = s ? 0 - (uint64_t)v : (uint64_t)v;
+	return bf_make(s, 127 - 64 + 64, (u128)m);   /* m * 2^0 */
+}
+
+/* From a finite extended value. */
+static struct bf bf_from(fx a)
+{
+	if (fx_is_zero(a))
+		return BF_ZERO;
+	struct fx_unpacked u = fx_unpack(a);
+	/* value = sig * 2^(exp-63) = (sig << 64) * 2^(exp - 127) */
+	return bf_make(u.sign, u.exp, (u128)u.sig << 64);
+}
+
+static struct bf bf_neg(struct bf a)
+{
+	if (a.m)
+		a.s = !a.s;
+	return a;
+}
+
+static struct bf bf_add(struct bf a, struct bf b)
+{
+	if (!a.m)
+		return b;
+	if (!b.m)
+		return a;
+	if (a.e < b.e || (a.e == b.e && a.m < b.m)) {
+		struct bf t = a;
+		a = b;
+		b = t;
+	}
+	int32_t d = a.e - b.e;
+	u128 bm = d >= 128 ? 0 : b.m >> d;
+	if (a.s == b.s) {
+		u128 sum = a.m + bm;
+		if (sum < a.m)      /* carried out of bit 127 */
+			return bf_make(a.s, a.e + 1, (sum >> 1) | ((u128)1 << 127));
+		return bf_make(a.s, a.e, sum);
+	}
+	return bf_make(a.s, a.e, a.m - bm);
+}
+
+static struct bf bf_sub(struct bf a, struct bf b)
+{
+	return bf_add(a, bf_neg(b));
+}
+
+static struct bf bf_mul(struct bf a, struct bf b)
+{
+	if (!a.m || !b.m)
+		return BF_ZERO;
+	uint64_t ah = HI64(a.m), al = LO64(a.m), bh = HI64(b.m), bl = LO64(b.m);
+	u128 hh = (u128)ah * bh, hl = (u128)ah * bl, lh = (u128)al * bh, ll = (u128)al * bl;
+	u128 mid = (u128)HI64(ll) + LO64(hl) + LO64(lh);
+	u128 hi = hh + HI64(hl) + HI64(lh) + HI64(mid);
+	/* hi is the top of a 256-bit product whose bit 255 or 254 is set. */
+	return bf_make(a.s != b.s, a.e + b.e + 1, hi);
+}
+
+static struct bf bf_div(struct bf a, struct bf b)
+{
+	if (!a.m || !b.m)
+		return BF_ZERO;
+	/* Long division of a.m by b.m: 128 quotient bits. */
+	u128 rem = a.m, q = 0;
+	bool top = false;   /* the remainder's bit 128 */
+	int32_t e = a.e - b.e;
+	if (rem >= b.m) {
+		rem -= b.m;
+		q = 1;
+	}
+	for (int i = 0; i < 127; i++) {
+		top = rem >> 127;
+		rem <<= 1;
+		q <<= 1;
+		if (top || rem >= b.m) {
+			rem -= b.m;
+			q |= 1;
+		}
+	}
+	return bf_make(a.s != b.s, e, q);
+}
+
+static struct bf bf_ldexp(struct bf a, int32_t n)
+{
+	if (a.m)
+		a.e += n;
+	return a;
+}
+
+static struct bf bf_sqrt(struct bf a)
+{
+	if (!a.m)
+		return BF_ZERO;
+	/* Newton from 2^(e/2): quadratic convergence, 9 steps cover 128 bits. */
+	struct bf y = bf_make(false, a.e / 2, (u128)1 << 127);
+	for (int i = 0; i < 9; i++)
+		y = bf_ldexp(bf_add(y, bf_div(a, y)), -1);
+	return y;
+}
+
+/* Rounds to the 64-bit result; the approximation is never exact. */
+static fx bf_round(struct fx_env *e, struct bf a)
+{
+	if (!a.m)
+		return fx_zero(a.s);
+	return fx_round_pack(e, a.s, a.e + FX_BIAS, a.m | 1, 64);
+}
+
+static struct bf bf_pi(void) { return bf_const(0xc90fdaa22168c234ull, 0xc4c6628b80dc1cd1ull, 1); }
+static struct bf bf_log2e(void) { return bf_const(0xb8aa3b295c17f0bbull, 0xbe87fed0691d3e88ull, 0); }
+static struct bf bf_ln2(void) { return bf_const(0xb17217f7d1cf79abull, 0xc9e3b39803f2f6afull, -1); }
+
+static bool bf_small(struct bf term, struct bf sum)
+{
+	return !term.m || term.e < sum.e - 130;
+}
+
+/* sin and cos of |r| <= pi/4, by their series. */
+static void bf_sincos_reduced(struct bf r, struct bf *s, struct bf *c)
+{
+	struct bf r2 = bf_mul(r, r);
+	struct bf term = r, sum = r;
+	for (int k = 2; k < 80; k += 2) {
+		term = bf_neg(bf_div(bf_mul(term, r2), bf_int((int64_t)k * (k + 1))));
+		sum = bf_add(sum, term);
+		if (bf_small(term, sum))
+			break;
+	}
+	*s = sum;
+	term = bf_int(1);
+	sum = term;
+	for (int k = 1; k < 80; k += 2) {
+		term = bf_neg(bf_div(bf_mul(term, r2), bf_int((int64_t)k * (k + 1))));
+		sum = bf_add(sum, term);
+		if (bf_small(term, sum))
+			break;
+	}
+	*c = sum;
+}
+
+/*
+ * Reduces |x| < 2^63 modulo the 66-bit pi/2: x = q * pi66/2 + r with
+ * |r| <= pi66/4. Returns q mod 4.
+ */
+static unsigned reduce(fx x, struct bf *r)
+{
+	struct fx_unpacked u = fx_unpack(x);
+	/* pi/2 truncated to 66 bits: P * 2^-65. */
+	const u128 P = ((u128)0xc90fdaa22168c234ull << 2 | 3);
+
+	if (u.exp < -1) {       /* |x| < 0.5 < pi/4: nothing to reduce */
+		*r = bf_from(fx_abs(x));
+		return 0;
+	}
+	/* |x| = N * 2^-65 with N = sig << (exp + 2): divide N by P bit by bit. */
+	int32_t zeros = u.exp + 2;
+	u128 rem = 0;
+	unsigned q = 0;
+	for (int i = 63 + zeros; i >= 0; i--) {
+		unsigned bit = i >= zeros ? (unsigned)((u.sig >> (i - zeros)) & 1) : 0;
+		rem = (rem << 1) | bit;
+		q <<= 1;
+		if (rem >= P) {
+			rem -= P;
+			q |= 1;
+		}
+	}
+	bool neg = false;
+	if (rem > P - rem) {    /* past halfway: round the quotient up */
+		q++;
+		rem = P - rem;
+		neg = true;
+	}
+	*r = bf_make(neg, 127 - 65, rem);
+	return q & 3;
+}
+
+/* sin and cos of a finite x; false when |x| >= 2^63. */
+static bool sincos_finite(fx x, struct bf *s, struct bf *c)
+{
+	if (fx_exp(x) >= FX_BIAS + 63)
+		return false;
+	struct bf r, sr, cr;
+	unsigned q = reduce(x, &r);
+	bf_sincos_reduced(r, &sr, &cr);
+	switch (q) {
+	case 0: *s = sr; *c = cr; break;
+	case 1: *s = cr; *c = bf_neg(sr); break;
+	case 2: *s = bf_neg(sr); *c = bf_neg(cr); break;
+	default: *s = bf_neg(cr); *c = sr; break;
+	}
+	if (fx_sign(x))
+		*s = bf_neg(*s);
+	return true;
+}
+
+bool fx_sincos(struct fx_env *e, fx x, fx *sinv, fx *cosv)
+{
+	fx res;
+
+	if (fx_screen1(e, x, &res)) {
+		if (sinv)
+			*sinv = res;
+		if (cosv)
+			*cosv = res;
+		return true;
+	}
+	if (fx_is_inf(x)) {
+		e->exc |= FX_IE;
+		if (sinv)
+			*sinv = fx_indefinite();
+		if (cosv)
+			*cosv = fx_indefinite();
+		return true;
+	}
+	if (fx_is_zero(x)) {
+		if (sinv)
+			*sinv = x;
+		if (cosv)
+			*cosv = fx_make(false, FX_BIAS, FX_INT_BIT);
+		return true;
+	}
+	struct bf s, c;
+	if (!sincos_finite(x, &s, &c))
+		return false;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return true;
+	/* Both results share one C1 and one set of flags. */
+	if (sinv)
+		*sinv = bf_round(e, s);
+	if (cosv) {
+		bool c1 = e->c1;
+		*cosv = bf_round(e, c);
+		if (sinv)
+			e->c1 = c1 || e->c1;
+	}
+	return true;
+}
+
+bool fx_tan(struct fx_env *e, fx x, fx *tanv)
+{
+	fx res;
+
+	if (fx_screen1(e, x, &res)) {
+		*tanv = res;
+		return true;
+	}
+	if (fx_is_inf(x)) {
+		e->exc |= FX_IE;
+		*tanv = fx_indefinite();
+		return true;
+	}
+	if (fx_is_zero(x)) {
+		*tanv = x;
+		return true;
+	}
+	struct bf s, c;
+	if (!sincos_finite(x, &s, &c))
+		return false;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return true;
+	*tanv = bf_round(e, bf_div(s, c));
+	return true;
+}
+
+/* atan(t) for 0 <= t <= 1: halve the angle until the series is short. */
+static struct bf bf_atan(struct bf t)
+{
+	int halvings = 0;
+	struct bf one = bf_int(1);
+
+	while (t.m && t.e > -8 && halvings < 12) {
+		t = bf_div(t, bf_add(one, bf_sqrt(bf_add(one, bf_mul(t, t)))));
+		halvings++;
+	}
+	struct bf t2 = bf_neg(bf_mul(t, t));
+	struct bf pw = t, sum = t;
+	for (int k = 3; k < 200; k += 2) {
+		pw = bf_mul(pw, t2);
+		struct bf term = bf_div(pw, bf_int(k));
+		sum = bf_add(sum, term);
+		if (bf_small(term, sum))
+			break;
+	}
+	return bf_ldexp(sum, halvings);
+}
+
+fx fx_atan2(struct fx_env *e, fx y, fx x)
+{
+	fx res;
+
+	if (fx_screen2(e, y, x, &res))
+		return res;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return y;
+	bool sy = fx_sign(y), sx = fx_sign(x);
+	struct bf pi = bf_pi(), ang;
+
+	if (fx_is_zero(y)) {
+		if (!sx)
+			return fx_zero(sy);
+		ang = pi;
+	} else if (fx_is_inf(y)) {
+		if (fx_is_inf(x))
+			ang = bf_ldexp(sx ? bf_mul(pi, bf_int(3)) : pi, -2);
+		else
+			ang = bf_ldexp(pi, -1);
+	} else if (fx_is_inf(x)) {
+		if (!sx)
+			return fx_zero(sy);
+		ang = pi;
+	} else if (fx_is_zero(x)) {
+		ang = bf_ldexp(pi, -1);
+	} else {
+		struct bf ay = bf_from(fx_abs(y)), ax = bf_from(fx_abs(x));
+		bool swap = fx_compare(&(struct fx_env){ .cw = 0x3f }, fx_abs(y), fx_abs(x), true) > 0;
+		ang = swap ? bf_sub(bf_ldexp(pi, -1), bf_atan(bf_div(ax, ay))) : bf_atan(bf_div(ay, ax));
+		if (sx)
+			ang = bf_sub(pi, ang);
+	}
+	if (sy)
+		ang = bf_neg(ang);
+	return bf_round(e, ang);
+}
+
+fx fx_2xm1(struct fx_env *e, fx x)
+{
+	fx res;
+
+	if (fx_screen1(e, x, &res))
+		return res;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return x;
+	if (fx_is_zero(x))
+		return x;
+	if (fx_is_inf(x))
+		return fx_sign(x) ? fx_make(true, FX_BIAS, FX_INT_BIT) : x;
+	struct fx_unpacked u = fx_unpack(x);
+	if (u.exp >= 6)         /* far outside the defined -1..1: saturate */
+		return u.sign ? fx_make(true, FX_BIAS, FX_INT_BIT) : fx_round_pack(e, false, FX_EXP_MAX + 1, (u128)1 << 127, 64);
+	/* expm1(x ln2) by its series: no cancellation for small x. */
+	struct bf z = bf_mul(bf_from(x), bf_ln2());
+	struct bf term = z, sum = z;
+	for (int k = 2; k < 400; k++) {
+		term = bf_div(bf_mul(term, z), bf_int(k));
+		sum = bf_add(sum, term);
+		if (bf_small(term, sum))
+			break;
+	}
+	return bf_round(e, sum);
+}
+
+/* log2(m) for m in [sqrt(1/2), sqrt(2)]: 2 log2(e) atanh((m-1)/(m+1)). */
+static struct bf bf_log2_atanh(struct bf s)
+{
+	struct bf s2 = bf_mul(s, s), pw = s, sum = s;
+	for (int k = 3; k < 400; k += 2) {
+		pw = bf_mul(pw, s2);
+		struct bf term = bf_div(pw, bf_int(k));
+		sum = bf_add(sum, term);
+		if (bf_small(term, sum))
+			break;
+	}
+	return bf_ldexp(bf_mul(sum, bf_log2e()), 1);
+}
+
+fx fx_yl2x(struct fx_env *e, fx x, fx y)
+{
+	fx res;
+
+	if (fx_screen2(e, x, y, &res))
+		return res;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return y;
+	bool sy = fx_sign(y);
+	if (fx_sign(x) && !fx_is_zero(x)) {
+		e->exc |= FX_IE;
+		return fx_indefinite();
+	}
+	if (fx_is_zero(x)) {
+		if (fx_is_zero(y)) {
+			e->exc |= FX_IE;
+			return fx_indefinite();
+		}
+		if (!fx_is_inf(y))
+			e->exc |= FX_ZE;
+		return fx_inf(!sy);
+	}
+	if (fx_is_inf(x)) {
+		if (fx_is_zero(y)) {
+			e->exc |= FX_IE;
+			return fx_indefinite();
+		}
+		return fx_inf(sy);
+	}
+	/* x finite positive: log2(x) = k + log2(m). */
+	struct fx_unpacked u = fx_unpack(x);
+	int32_t k = u.exp;
+	struct bf m = bf_make(false, 0, (u128)u.sig << 64);
+	/* Keep m within [sqrt(1/2), sqrt(2)): 0xB504F333... is sqrt(2)/2 * 2^64. */
+	if (u.sig > 0xb504f333f9de6484ull) {
+		m = bf_ldexp(m, -1);
+		k++;
+	}
+	struct bf one = bf_int(1);
+	struct bf l = bf_add(bf_int(k), bf_log2_atanh(bf_div(bf_sub(m, one), bf_add(m, one))));
+	if (fx_is_inf(y)) {
+		if (!l.m) {
+			e->exc |= FX_IE;
+			return fx_indefinite();
+		}
+		return fx_inf(sy != l.s);
+	}
+	if (fx_is_zero(y) || !l.m)
+		return fx_zero(sy != l.s);
+	return bf_round(e, bf_mul(bf_from(y), l));
+}
+
+fx fx_yl2xp1(struct fx_env *e, fx x, fx y)
+{
+	fx res;
+
+	if (fx_screen2(e, x, y, &res))
+		return res;
+	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
+		return y;
+	bool sy = fx_sign(y), sx = fx_sign(x);
+	if (fx_is_inf(x)) {
+		if (sx || fx_is_zero(y)) {
+			e->exc |= FX_IE;
+			return fx_indefinite();
+		}
+		return fx_inf(sy);
+	}
+	if (fx_is_zero(x)) {
+		if (fx_is_inf(y)) {
+			e->exc |= FX_IE;
+			return fx_indefinite();
+		}
+		return fx_zero(sy != sx);
+	}
+	struct bf bx = bf_from(x), one = bf_int(1);
+	struct bf onepx = bf_add(one, bx);
+	if (onepx.s || !onepx.m) {
+		/* x <= -1: outside the domain. */
+		e->exc |= FX_IE;
+		return fx_indefinite();
+	}
+	struct bf l = bf_log2_atanh(bf_div(bx, bf_add(bf_int(2), bx)));
+	if (fx_is_inf(y))
+		return fx_inf(sy != l.s);
+	if (fx_is_zero(y))
+		return fx_zero(sy != l.s);
+	return bf_round(e, bf_mul(bf_from(y), l));
+}
