@@ -59,6 +59,11 @@ struct i8042 {
 	uint8_t obuf;           /* output buffer, valid while STR_OBF */
 	uint8_t pending_cmd;    /* controller command waiting for a data byte */
 	uint8_t ram[32];        /* controller RAM 0x00-0x1F (byte 0 is ctr) */
+	/* Controller replies (and D2/D3 bytes) waiting for the output buffer;
+	 * bit i of cq_aux marks entry i as a mouse byte. */
+	uint8_t cq[8];
+	uint8_t cq_count;
+	uint8_t cq_aux;
 	bool xlat_break;        /* translation saw F0: next byte gets bit 7 */
 	bool irq_kbd_level, irq_mouse_level;
 };

@@ -84,6 +84,9 @@ bool ps2_kbd_has_data(const struct ps2_kbd *k);
 uint8_t ps2_kbd_read(struct ps2_kbd *k);
 /* Host key event; keycode as above. Ignored while scanning is disabled. */
 void ps2_kbd_key(struct ps2_kbd *k, unsigned keycode, bool down);
+/* The i8042's set 2 -> set 1 translation of one byte (F0 is handled by the
+ * caller: it sets bit 7 of the following translated byte). */
+uint8_t ps2_set2_to_set1(uint8_t code);
 void ps2_kbd_save(const struct ps2_kbd *k, struct sbuf *sb);
 int ps2_kbd_load(struct ps2_kbd *k, struct sbuf *sb);
 
