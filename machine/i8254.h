@@ -6,7 +6,8 @@
  * Counters are not ticked: every channel remembers when its counting
  * element was loaded (in 1.193182 MHz PIT clocks of machine time) and
  * derives its value and OUT level from the clock on demand. Channel 0's
- * OUT drives IRQ0 through a timer armed for its next transition; if the
+ * OUT drives IRQ0 through a timer armed for its next rising edge (the line
+ * takes OUT0's level at each rise and on reprogramming); if the
  * machine ran late, one edge is delivered and the schedule re-phases to the
  * counter (no burst of catch-up interrupts). Channel 1 is the legacy DRAM
  * refresh counter (gate high, output unconnected); port 0x61 bit 4 is the
@@ -30,7 +31,7 @@ struct sbuf;
 
 struct i8254_channel {
 	/* Programming (control word). */
-	uint8_t mode;           /* 0-5 */
+	uint8_t mode;           /* 0-7 as programmed (6 and 7 act as 2 and 3) */
 	uint8_t rw;             /* 1 LSB only, 2 MSB only, 3 LSB then MSB */
 	bool bcd;
 	bool programmed;        /* a control word was written since reset */
@@ -44,9 +45,12 @@ struct i8254_channel {
 	bool loaded;            /* the CE holds a count of this programming */
 	bool counting;          /* the CE advances with the clock */
 	bool load_pending;      /* CR -> CE at PIT tick load_tick */
+	bool load_low_half;     /* mode 3: that load starts in the low half */
 	uint64_t load_tick;
+	bool cr_valid;          /* a complete count was written since the control word */
 	uint32_t n;             /* the count of the current cycle, 1..65536 */
-	uint32_t start;         /* CE value at base_tick (binary, < 65536) */
+	uint32_t start;         /* CE at base_tick: ticks to terminal count (1..65536), or
+	                         * once tc_done, the CE value itself */
 	uint64_t base_tick;     /* PIT tick at which the CE held `start` */
 	uint32_t phase;         /* mode 3: ticks into the cycle at base_tick */
 	bool tc_done;           /* modes 0,1,4,5: terminal count already passed */
@@ -68,7 +72,7 @@ struct i8254 {
 	struct clock *clk;
 	struct irq_line irq0;
 	bool irq0_level;        /* last level put on IRQ0 */
-	uint64_t irq0_tick;     /* PIT tick of the transition the timer waits for */
+	uint64_t irq0_tick;     /* PIT tick at which IRQ0 was last brought up to date */
 	struct timer irq0_timer;
 };
 
