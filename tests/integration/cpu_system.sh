@@ -16,11 +16,33 @@ if [ ${#elfs[@]} -eq 0 ]; then
 	exit 0
 fi
 
-# verdict NAME LOG STATUS WANT_STATUS: PASS if the run exited as wanted and
-# its log ends with a clean "done:" line; FAIL with the kernel's own words.
+known=$VMD_TOP/tests/guests/kernels/qemu-known.txt
+
+# verdict NAME LOG STATUS WANT_STATUS [KERNEL]: PASS if the run exited as
+# wanted and its log ends with a clean "done:" line; FAIL with the kernel's
+# own words. With KERNEL (the qemu reference), the checks qemu-known.txt
+# lists for it are not counted against qemu.
 verdict() {
-	local name=$1 log=$2 rc=$3 want=$4 done_line bad
+	local name=$1 log=$2 rc=$3 want=$4 kernel=${5:-} done_line bad line n nfail
 	done_line=$(grep -a '^done: ' "$log" | tail -n 1)
+	if [ -n "$kernel" ]; then
+		nfail=0
+		while IFS= read -r line; do
+			local k_name="" entry
+			while IFS='|' read -r entry n _; do
+				[ "$entry" = "$kernel" ] && [[ "$line" == "FAIL $n: "* ]] && k_name=$n && break
+			done < <(grep -v '^#' "$known")
+			if [ -n "$k_name" ]; then
+				echo "note: $name: known qemu deviation: $k_name"
+			else
+				nfail=$((nfail + 1))
+			fi
+		done < <(grep -a '^FAIL ' "$log")
+		if [ $nfail = 0 ] && { [ "$rc" = 1 ] || [ "$rc" = 3 ]; } && [[ "$done_line" == "done: "* ]]; then
+			pass "$name"; return
+		fi
+		want=1
+	fi
 	bad=$(grep -a -E '^FAIL' "$log" | head -n 5 | tr '\n' ';')
 	if [ "$rc" = "$want" ] && [[ "$done_line" == "done: "*" ok, 0 failed" ]]; then
 		pass "$name"
@@ -43,7 +65,7 @@ for elf in "${elfs[@]}"; do
 			>"$T_TMP/$k.qemu.err" 2>&1
 		rc=$?
 		cat "$T_TMP/$k.qemu.err" >>"$T_TMP/$k.qemu" 2>/dev/null
-		verdict "qemu/$k" "$T_TMP/$k.qemu" "$rc" 1
+		verdict "qemu/$k" "$T_TMP/$k.qemu" "$rc" 1 "$k"
 	else
 		skip "qemu/$k" "qemu-system-i386 is not installed (make deps)"
 	fi

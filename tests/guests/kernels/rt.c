@@ -17,7 +17,7 @@ uint64_t rt_gdt[RT_NGDT] __attribute__((aligned(8))) = {
 };
 uint64_t rt_idt[RT_NVEC] __attribute__((aligned(8)));
 struct tss rt_tss __attribute__((aligned(128)));
-struct caught rt_caught;
+volatile struct caught rt_caught;
 volatile uint32_t rt_armed, rt_resume;
 static trap_handler handlers[RT_NVEC];
 static int n_ok, n_fail;
@@ -159,11 +159,65 @@ void rt_trap(struct frame *f)
 	rt_exit(1);
 }
 
+static uint32_t *const page_dir = (uint32_t *)RT_PD_ADDR;
+static uint32_t *const page_tables = (uint32_t *)(RT_PD_ADDR + 0x1000);   /* two, 0-8 MiB */
+
+void rt_paging_on(void)
+{
+	memset(page_dir, 0, 4096);
+	for (uint32_t i = 0; i < 2048; i++)
+		page_tables[i] = (i << 12) | PTE_U | PTE_W | PTE_P;
+	page_dir[0] = (uint32_t)page_tables | PTE_U | PTE_W | PTE_P;
+	page_dir[1] = (uint32_t)(page_tables + 1024) | PTE_U | PTE_W | PTE_P;
+	write_cr3(RT_PD_ADDR);
+	write_cr0(read_cr0() | 0x80000000u);
+}
+
+void rt_paging_off(void)
+{
+	write_cr0(read_cr0() & ~0x80000000u);
+	write_cr3(0);
+}
+
+volatile uint32_t *rt_pte(uint32_t linear) { return &page_tables[linear >> 12]; }
+volatile uint32_t *rt_pde(uint32_t linear) { return &page_dir[linear >> 22]; }
+
+/* Ring 3 and back: see rt.h. The TSS's ESP0 is set below the caller's frame. */
+uint8_t rt_ustack[8192] __attribute__((aligned(16)));
+__asm__(
+	".globl rt_ring3, rt_ustack_top\n"
+	".set rt_ustack_top, rt_ustack + 8192\n"
+	"rt_ring3:\n"
+	"	pushl %ebp\n	pushl %ebx\n	pushl %esi\n	pushl %edi\n"
+	"	movl 20(%esp), %ecx\n"              /* fn */
+	"	movl 24(%esp), %edx\n"              /* ustack */
+	"	movl %esp, rt_ring3_saved_esp\n"
+	"	leal -256(%esp), %eax\n"
+	"	movl %eax, rt_tss+4\n"              /* ESP0 */
+	"	pushl $0x33\n	pushl %edx\n"
+	"	pushfl\n"
+	"	pushl $0x2b\n	pushl %ecx\n"
+	"	movw $0x33, %ax\n	movw %ax, %ds\n	movw %ax, %es\n	movw %ax, %fs\n	movw %ax, %gs\n"
+	"	iret\n"
+	"rt_ring3_exit:\n"                       /* int $0x30 from ring 3 lands here */
+	"	movw $0x10, %cx\n	movw %cx, %ds\n	movw %cx, %es\n	movw %cx, %fs\n	movw %cx, %gs\n"
+	"	movl rt_ring3_saved_esp, %esp\n"
+	"	popl %edi\n	popl %esi\n	popl %ebx\n	popl %ebp\n"
+	"	ret\n"
+	".data\n"
+	"rt_ring3_saved_esp: .long 0\n"
+	".text\n");
+extern uint8_t rt_ring3_exit[];
+
 void rt_start(void);
 void rt_start(void)
 {
+	/* A BIOS may have left the 8259s unmasked: no stray IRQ while IF is set. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 	for (int v = 0; v < RT_NVEC; v++)
 		idt_set_gate(v, SEL_CODE32, rt_stub(v), GATE_INT32);
+	idt_set_gate(RT_RING3_EXIT_VEC, SEL_CODE32, (uint32_t)rt_ring3_exit, GATE_INT32 | ACC_DPL(3));
 	rt_tss.ss0 = SEL_DATA32;
 	rt_tss.esp0 = (uint32_t)stack_top;
 	rt_tss.iomap = sizeof(rt_tss);

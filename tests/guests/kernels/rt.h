@@ -30,7 +30,7 @@ struct caught {
 	uint32_t err, eip, cs, cr2;
 };
 
-extern struct caught rt_caught;
+extern volatile struct caught rt_caught;
 /* Armed by TRY(): the next exception resumes at rt_resume instead of failing. */
 extern volatile uint32_t rt_armed, rt_resume;
 
@@ -42,6 +42,7 @@ extern volatile uint32_t rt_armed, rt_resume;
 #define TRY(insns, ...) ({ \
 	rt_caught.vector = -1; rt_armed = 1; \
 	__asm__ volatile("movl $9f, rt_resume\n\t" insns "\n9:\n\t" __VA_ARGS__); \
+	__asm__ volatile("" : : : "memory"); \
 	rt_armed = 0; rt_caught.vector; })
 
 typedef void (*trap_handler)(struct frame *f);
@@ -93,6 +94,51 @@ struct tss {
 	uint16_t trap, iomap;
 } __attribute__((packed));
 extern struct tss rt_tss;
+
+/*
+ * Like TRY, with CLEANUP instructions run after the resume point either
+ * way (to restore a segment register the block changed, say).
+ */
+#define TRY_CLEANUP(insns, cleanup, ...) ({ \
+	rt_caught.vector = -1; rt_armed = 1; \
+	__asm__ volatile("movl $9f, rt_resume\n\t" insns "\n9:\n\t" cleanup "\n\t" __VA_ARGS__); \
+	__asm__ volatile("" : : : "memory"); \
+	rt_armed = 0; rt_caught.vector; })
+#define RESTORE_DS "movw $0x10, %%ax\n\tmovw %%ax, %%ds\n\tmovw %%ax, %%es\n\t"
+
+/*
+ * Paging: a page directory at 4 MiB and two page tables identity-mapping
+ * 0-8 MiB as user, writable, present (so ring-3 code runs anywhere).
+ * rt_paging_on() fills them and sets CR3 and CR0.PG; rt_pte() is the PTE of
+ * a linear address below 8 MiB.
+ */
+#define RT_PD_ADDR 0x400000u
+#define PTE_P 0x001u
+#define PTE_W 0x002u
+#define PTE_U 0x004u
+#define PTE_A 0x020u
+#define PTE_D 0x040u
+#define PDE_PS 0x080u
+#define PTE_G 0x100u
+void rt_paging_on(void);
+void rt_paging_off(void);
+volatile uint32_t *rt_pte(uint32_t linear);
+volatile uint32_t *rt_pde(uint32_t linear);
+
+/*
+ * Runs fn in ring 3 (CS 0x2b, SS/DS 0x33) on the user stack `ustack`
+ * until it executes `int $0x30`; returns the EAX it had then. Ring-3 code
+ * must not do port I/O (IOPL 0): it leaves its results in memory.
+ */
+uint32_t rt_ring3(void (*fn)(void), uint32_t ustack);
+#define RT_RING3_EXIT_VEC 0x30
+extern uint8_t rt_ustack_top[];
+
+static inline uint32_t read_eflags(void) { uint32_t v; __asm__ volatile("pushfl; popl %0" : "=r"(v)); return v; }
+static inline void wrmsr(uint32_t msr, uint64_t v) { __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))); }
+static inline uint64_t rdmsr(uint32_t msr) { uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr)); return lo | (uint64_t)hi << 32; }
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{ __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0)); }
 
 /* Mode switches in start.S. */
 uint32_t rt_visit_real_mode(uint32_t seg, uint32_t off);
