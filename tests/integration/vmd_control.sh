@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# vmd's control socket under abuse, spoken to raw (python3): malformed
+# JSON, over-size lines, unknown methods, wrong parameter types, clients
+# that vanish mid-message or never read, 500 clients at once; and every
+# method's error path through vmctl with its exit status.
+. "$VMD_TOP/tests/lib.sh"
+
+VMD=$VMD_BUILD/vmd VMCTL=$VMD_BUILD/vmctl FAKE=$VMD_BUILD/tests/fake-guest
+for b in "$VMD" "$VMCTL" "$FAKE"; do
+	[ -x "$b" ] || { skip all "$b not built"; exit 0; }
+done
+command -v python3 >/dev/null || { skip all "python3 missing"; exit 0; }
+
+SOCK=$T_TMP/vmd.sock
+touch "$T_TMP/kernel"
+cat >"$T_TMP/vmd.conf" <<EOF
+guest-binary "$FAKE"
+shutdown-timeout 2
+vm "a" { memory 32M; kernel "$T_TMP/kernel" }
+EOF
+"$VMD" -d -f "$T_TMP/vmd.conf" -s "$SOCK" 2>"$T_TMP/vmd.log" &
+VMD_PID=$!
+T_PIDS+=("$VMD_PID")
+wait_for 5 test -S "$SOCK" || { fail startup "no socket"; cat "$T_TMP/vmd.log"; exit 1; }
+
+# rpc LINE...: sends raw lines on one connection, prints the replies
+# (one per line sent, or $RPC_READ of them).
+rpc() {
+	RPC_READ=${RPC_READ:-$#} python3 - "$SOCK" "$@" <<'EOF'
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+lines = sys.argv[2:]
+for l in lines:
+    s.sendall(l.encode() + b"\n")
+f = s.makefile("rb")
+for _ in range(int(os.environ["RPC_READ"])):
+    print(f.readline().decode().rstrip("\n"))
+EOF
+}
+has() { grep -q -- "$2" <<<"$1"; }
+
+r=$(rpc '{"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":"vmd-protocol 1"}}')
+check hello has "$r" '"protocol":"vmd-protocol 1"'
+r=$(rpc '{"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":"vmd-protocol 9"}}')
+check hello_wrong_version has "$r" '"code":-32005'
+r=$(rpc 'this is not json')
+check malformed_json has "$r" '"id":null,"error":{"code":-32700'
+r=$(rpc '{"jsonrpc":"2.0","id":5,"method":')
+check truncated_json has "$r" '"code":-32700'
+r=$(rpc '[{"jsonrpc":"2.0","id":1,"method":"list"}]')
+check batch_refused has "$r" '"code":-32600'
+r=$(rpc '{"jsonrpc":"2.0","id":7,"method":"frobnicate"}')
+check unknown_method has "$r" '"id":7,"error":{"code":-32601,"message":"method not found: frobnicate"'
+r=$(rpc '{"jsonrpc":"2.0","id":8,"method":"status","params":{"name":42}}')
+check wrong_param_type has "$r" "\"code\":-32602,\"message\":\"parameter 'name' must be a string\""
+r=$(rpc '{"jsonrpc":"2.0","id":9,"method":"status","params":{"nmae":"a"}}')
+check unknown_param has "$r" "unknown parameter 'nmae'"
+r=$(rpc '{"jsonrpc":"2.0","id":10,"method":"status","params":["a"]}')
+check positional_params has "$r" '"code":-32600'
+r=$(rpc '{"jsonrpc":"2.0","id":11,"method":"stop","params":{"name":"a","timeout":"soon"}}')
+check wrong_int_type has "$r" "parameter 'timeout' must be an integer"
+r=$(rpc '{"jsonrpc":"2.0","id":12,"method":"status","params":{"name":"zz"}}')
+check no_such_vm has "$r" '"code":-32000,"message":"no such vm: zz"'
+r=$(rpc '{"jsonrpc":"2.0","id":13,"method":"pause","params":{"name":"a"}}')
+check wrong_state has "$r" '"code":-32001,"message":"cannot pause vm a: it is defined"'
+r=$(rpc '{"jsonrpc":"2.0","id":14,"method":"snapshot-save","params":{"name":"a","path":"/tmp/x"}}')
+check snapshot_not_supported has "$r" '"code":-32005,"message":"snapshots are not supported yet"'
+r=$(rpc '{"jsonrpc":"2.0","id":"s","method":"list"}')
+check string_id has "$r" '"id":"s","result":{"vms":\[{"name":"a"'
+# A notification (no id) gets no answer: the next reply is for id 2.
+r=$(RPC_READ=1 rpc '{"jsonrpc":"2.0","method":"list"}' '{"jsonrpc":"2.0","id":2,"method":"info"}')
+check notification_unanswered has "$r" '"id":2,'
+
+# An over-size line is refused, and the same connection still works.
+r=$(python3 - "$SOCK" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"list","params":{"x":"' + b"y" * (2 << 20) + b'"}}\n')
+s.sendall(b'{"jsonrpc":"2.0","id":2,"method":"info"}\n')
+f = s.makefile("rb")
+print(f.readline().decode().strip()); print(f.readline().decode().strip())
+EOF
+)
+check oversize_line has "$r" 'message longer than 1048576 bytes'
+check oversize_then_ok has "$r" '"id":2,"result":{"protocol"'
+
+# NUL inside a message.
+r=$(printf '{"jsonrpc":"2.0","id":1,"method":"li\0st"}\n' | python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s.sendall(sys.stdin.buffer.read()); print(s.makefile("rb").readline().decode())' "$SOCK")
+check embedded_nul has "$r" 'NUL byte'
+
+# Clients that disconnect mid-message, and one that never reads while
+# others are served; then 500 clients at once.
+r=$(python3 - "$SOCK" <<'EOF'
+import socket, sys, time
+path = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(10); return s
+for i in range(20):
+    s = conn(); s.sendall(b'{"jsonrpc":"2.0","id":1,"meth'); s.close()
+# The stuck client floods requests and never reads its answers.
+stuck = conn(); stuck.setblocking(False)
+req = b'{"jsonrpc":"2.0","id":1,"method":"list"}\n' * 1000
+sent = 0
+t0 = time.time()
+ok = 0
+while time.time() - t0 < 4:
+    try:
+        sent += stuck.send(req)
+    except (BlockingIOError, ConnectionResetError, BrokenPipeError):
+        pass
+    s = conn(); s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"info"}\n')
+    if b'"result"' in s.makefile("rb").readline(): ok += 1
+    s.close()
+    if ok >= 50: break
+print("served", ok)
+# By now the stuck client has been dropped (its queue overflowed).
+try:
+    stuck.setblocking(True); stuck.settimeout(5)
+    n = 0
+    while True:
+        d = stuck.recv(1 << 20)
+        if not d: break
+        n += len(d)
+    print("stuck dropped after", n)
+except Exception as e:
+    print("stuck not dropped", e)
+socks = [conn() for _ in range(500)]
+for s in socks: s.sendall(b'{"jsonrpc":"2.0","id":3,"method":"status","params":{"name":"a"}}\n')
+good = sum(1 for s in socks if b'"id":3,"result"' in s.makefile("rb").readline())
+print("parallel", good)
+EOF
+)
+check disconnect_mid_message_and_stuck_reader has "$r" 'served 50'
+check stuck_reader_dropped has "$r" 'stuck dropped after'
+check five_hundred_clients has "$r" 'parallel 500'
+check still_alive kill -0 "$VMD_PID"
+
+# vmctl's errors are readable one-liners with script-friendly exit codes.
+V() { "$VMCTL" -s "$SOCK" "$@"; }
+out=$(V pause zz 2>&1); rc=$?
+check vmctl_failure_exit_1 test "$rc" = 1
+check vmctl_failure_message test "$out" = "vmctl: no such vm: zz"
+V bogus >/dev/null 2>&1; check vmctl_usage_exit_2 test $? = 2
+"$VMCTL" -s "$T_TMP/nowhere.sock" list >/dev/null 2>&1; check vmctl_unreachable_exit_3 test $? = 3
+out=$(V resume a 2>&1); check vmctl_wrong_state test "$out" = "vmctl: cannot resume vm a: it is defined"
+out=$(V snapshot save a "$T_TMP/snap" 2>&1); check vmctl_snapshot_error test "$out" = "vmctl: snapshots are not supported yet"
+out=$(V start -n a -m 32M -k "$T_TMP/kernel" 2>&1); check vmctl_create_exists test "$out" = "vmctl: vm a already exists"
+out=$(V start -n 'bad name' -m 32M -k "$T_TMP/kernel" 2>&1)
+check vmctl_create_bad_name has "$out" 'bad vm name'
+out=$(V start -n big -m 64G -k "$T_TMP/kernel" 2>&1)
+check vmctl_create_bad_memory has "$out" 'out of range'
+out=$(V create -n nothing -m 32M 2>&1); check vmctl_create_nothing_to_boot has "$out" 'nothing to boot'
+out=$(V info); check vmctl_info has "$out" 'vmd-protocol 1'
+out=$(V --json list); check vmctl_list_json has "$out" '"name": "a"'
+out=$(V wait -t 1 a running 2>&1); rc=$?
+check vmctl_wait_timeout test "$rc" = 1
+check vmctl_wait_timeout_message has "$out" 'still defined when the wait timed out'
+out=$(V delete a); check delete_defined test "$out" = "a: deleted"
+out=$(V status a 2>&1); check deleted_is_gone test "$out" = "vmctl: no such vm: a"
+
+kill -TERM "$VMD_PID"
+wait_for 5 bash -c "! kill -0 $VMD_PID" && pass sigterm_exits || fail sigterm_exits
+check socket_removed test ! -e "$SOCK"
+grep -q 'error' "$T_TMP/vmd.log" && { fail log_clean "$(grep error "$T_TMP/vmd.log" | head -3)"; } || pass log_clean
