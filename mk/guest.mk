@@ -12,5 +12,6 @@ $(BOARD_KERNEL): $(BOARD_KERNEL_SRCS) $(BOARD_KERNEL_LDS) mk/guest.mk
 	$(CC) $(BOARD_KERNEL_FLAGS) -o $@ $(BOARD_KERNEL_SRCS)
 
 all: $(BOARD_KERNEL)
-# test_boot loads the kernel; build it before the unit tests run.
+# test_boot and test_pc load the kernel; build it before the unit tests run.
 $(O)/tests/unit/test_boot: $(BOARD_KERNEL)
+$(O)/tests/unit/test_pc: $(BOARD_KERNEL)
