@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Boots the guest kit (Debian's i386 kernel + busybox initramfs) in
+# build/vmd-guest to the shell prompt on the serial console, then checks
+# what the guest sees: uname, /proc/cpuinfo, /proc/interrupts, an
+# arithmetic loop, the wall clock against the host's, the kernel log
+# (warnings about our devices, the clocksource, the TSC calibration), and
+# that `poweroff` ends vmd-guest cleanly. A second test asks for shutdown
+# through the ACPI power button.
+# Environment: VMD_BOOT_TIMEOUT (seconds to the prompt, default 480),
+# VMD_TSC_MHZ (the TSC frequency vmd-guest advertises, default 1000).
+. "$VMD_TOP/tests/lib.sh"
+. "$VMD_TOP/tests/guests/console.sh"
+
+guest=$VMD_BUILD/vmd-guest
+kit=$VMD_BUILD/kit
+boot_timeout=${VMD_BOOT_TIMEOUT:-480}
+tsc_mhz=${VMD_TSC_MHZ:-1000}
+
+if [ ! -x "$guest" ]; then
+	skip boot "no $guest (the guest process is not built yet)"
+	skip power_button "no $guest (the guest process is not built yet)"
+	exit 0
+fi
+if [ ! -s "$kit/vmlinuz" ] || [ ! -s "$kit/initrd.img" ]; then
+	"$VMD_TOP/tests/guests/mkkit.sh" "$kit" >"$T_TMP/mkkit.log" 2>&1 || {
+		skip boot "no guest kit in $kit and mkkit.sh failed: $(tail -n 1 "$T_TMP/mkkit.log")"
+		skip power_button "no guest kit"
+		exit 0
+	}
+fi
+
+boot() { # boot LOG: starts vmd-guest on the kit, serial console on stdio
+	console_start "$1" "$guest" -m 256M -k "$kit/vmlinuz" -i "$kit/initrd.img" \
+		-a "$(cat "$kit/cmdline")" --serial stdio
+}
+last_lines() { echo; echo "--- last 30 lines of the serial console ---"; tail -n 30 "$CONSOLE_LOG" | tr -d '\r'; }
+
+boot "$T_TMP/serial.log"
+start=$SECONDS
+if ! console_wait "$boot_timeout" '^vmd# $'; then
+	if kill -0 "$CONSOLE_PID" 2>/dev/null; then
+		fail boot "no shell prompt within $boot_timeout s;$(last_lines)"
+	else
+		wait "$CONSOLE_PID"
+		fail boot "vmd-guest exited with status $? before the shell prompt;$(last_lines)"
+	fi
+	console_stop
+	skip power_button "the kit does not boot to the prompt yet"
+	exit 0
+fi
+pass boot
+echo "note: prompt after $((SECONDS - start)) s"
+
+if console_cmd 60 'uname -a' && [[ "$CONSOLE_OUT" == *"Linux vmd-kit "*"-686 "*" i686"* ]]; then
+	pass uname
+else
+	fail uname "unexpected: $CONSOLE_OUT"
+fi
+
+if console_cmd 60 'cat /proc/cpuinfo'; then
+	flags=$(echo "$CONSOLE_OUT" | sed -n 's/^flags[[:space:]]*: //p')
+	missing=""
+	for f in fpu tsc cx8 cmov; do
+		[[ " $flags " == *" $f "* ]] || missing="$missing $f"
+	done
+	if [ -z "$missing" ] && echo "$CONSOLE_OUT" | grep -q '^cpu family[[:space:]]*: 6'; then
+		pass cpuinfo
+	else
+		fail cpuinfo "family 6 with fpu tsc cx8 cmov expected; missing:${missing:- none}; got: $(echo "$CONSOLE_OUT" | head -n 20 | tr '\n' ';')"
+	fi
+else
+	fail cpuinfo "no answer: $CONSOLE_OUT"
+fi
+
+# Two reads of /proc/interrupts a second apart: the timer ticks, and the
+# serial line has taken interrupts (we are talking through it).
+irq_count() { echo "$1" | awk -v name="$2" '$NF == name { print $2; exit }'; }
+if console_cmd 60 'cat /proc/interrupts' && first=$CONSOLE_OUT &&
+	console_cmd 60 'sleep 1; cat /proc/interrupts'; then
+	t0=$(irq_count "$first" timer) t1=$(irq_count "$CONSOLE_OUT" timer) s1=$(irq_count "$CONSOLE_OUT" ttyS0)
+	if [ -n "$t0" ] && [ -n "$t1" ] && [ "$t1" -gt "$t0" ] && [ "${s1:-0}" -gt 0 ]; then
+		pass interrupts
+	else
+		fail interrupts "timer $t0 -> $t1, ttyS0 ${s1:-none}: $(echo "$CONSOLE_OUT" | head -n 12 | tr '\n' ';')"
+	fi
+else
+	fail interrupts "no answer: $CONSOLE_OUT"
+fi
+
+if console_cmd 120 'i=0; s=0; while [ $i -lt 2000 ]; do s=$((s + i * i % 7919)); i=$((i + 1)); done; echo sum=$s'; then
+	want=$(i=0 s=0; while [ $i -lt 2000 ]; do s=$((s + i * i % 7919)); i=$((i + 1)); done; echo $s)
+	check arithmetic grep -q "^sum=$want\$" <<<"$CONSOLE_OUT"
+else
+	fail arithmetic "no answer: $CONSOLE_OUT"
+fi
+
+if console_cmd 60 'date +%s'; then
+	g=$(echo "$CONSOLE_OUT" | grep -E '^[0-9]+$' | head -n 1) h=$(date +%s)
+	if [ -n "$g" ] && [ $((g > h ? g - h : h - g)) -le 5 ]; then pass date
+	else fail date "guest clock ${g:-?}, host clock $h (more than 5 s apart)"; fi
+else
+	fail date "no answer: $CONSOLE_OUT"
+fi
+
+if console_cmd 60 'dmesg'; then
+	dmesg=$CONSOLE_OUT
+	bad=$(echo "$dmesg" | grep -i -E 'error|warn|fail|bug|unable|timed out|call trace|invalid|firmware' |
+		grep -v -E -f <(grep -v '^#' "$VMD_TOP/tests/guests/kit/dmesg-benign.txt") || true)
+	if [ -z "$bad" ]; then pass dmesg_clean
+	else fail dmesg_clean "suspicious kernel log lines: $(echo "$bad" | head -n 10 | tr '\n' ';')"; fi
+	cs=$(echo "$dmesg" | sed -n 's/.*clocksource: Switched to clocksource \([a-z_0-9-]*\).*/\1/p' | tail -n 1)
+	if [ "$cs" = tsc ]; then pass clocksource
+	else fail clocksource "final clocksource '${cs:-none}', want tsc: $(echo "$dmesg" | grep -i -E 'clocksource|tsc' | tail -n 6 | tr '\n' ';')"; fi
+	mhz=$(echo "$dmesg" | sed -n -e 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' \
+		-e 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+	if [ -n "$mhz" ] && awk -v m="$mhz" -v w="$tsc_mhz" 'BEGIN { d = m - w; if (d < 0) d = -d; exit !(d <= w / 100) }'; then
+		pass tsc_calibration
+	else
+		fail tsc_calibration "calibrated ${mhz:-?} MHz, advertised $tsc_mhz MHz (1% allowed): $(echo "$dmesg" | grep -i 'tsc' | head -n 5 | tr '\n' ';')"
+	fi
+else
+	fail dmesg "no answer: $CONSOLE_OUT"
+fi
+
+console_mark
+console_send 'poweroff\n'
+if console_exit_wait 120; then
+	if [ "$CONSOLE_RC" = 0 ] && grep -q 'reboot: Power down' "$CONSOLE_LOG"; then pass poweroff
+	else fail poweroff "vmd-guest exit status $CONSOLE_RC;$(last_lines)"; fi
+else
+	fail poweroff "vmd-guest still running 120 s after poweroff;$(last_lines)"
+fi
+console_stop
+
+# The ACPI power button needs vmd-guest's control channel.
+if "$guest" --help 2>&1 | grep -q -i -E 'power.?button|powerdown'; then
+	fail power_button "vmd-guest mentions a power button but this test does not drive it yet: update linux_boot.sh"
+else
+	skip power_button "vmd-guest --help offers no way to press the ACPI power button yet"
+fi
