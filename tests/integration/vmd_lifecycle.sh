@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Guest lifecycle through vmd and vmctl with the guest-process double
+# (build/tests/fake-guest): it is used here because every case below needs
+# a failure or timing a real guest cannot produce on demand (a guest that
+# ignores powerdown or quit, exits 2 on start, debug-exits, reboots,
+# crashes). vmd_guest.sh runs the same lifecycle with the real vmd-guest.
+. "$VMD_TOP/tests/lib.sh"
+
+VMD=$VMD_BUILD/vmd VMCTL=$VMD_BUILD/vmctl FAKE=$VMD_BUILD/tests/fake-guest
+for b in "$VMD" "$VMCTL" "$FAKE"; do
+	[ -x "$b" ] || { skip all "$b not built"; exit 0; }
+done
+
+SOCK=$T_TMP/vmd.sock
+V() { "$VMCTL" -s "$SOCK" "$@"; }
+has() { grep -q -- "$2" <<<"$1"; }
+state_of() { V --json status "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+is_state() { [ "$(state_of "$1")" = "$2" ]; }
+field() { V --json status "$1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$2',''))"; }
+
+touch "$T_TMP/kernel"
+cat >"$T_TMP/vmd.conf" <<EOF
+# three ordinary guests and a few misbehaving ones
+guest-binary "$FAKE"
+shutdown-timeout 2
+vm "one"   { memory 32M; kernel "$T_TMP/kernel" }
+vm "two"   { memory 32M; kernel "$T_TMP/kernel"; autostart yes }
+vm "three" { memory 32M; kernel "$T_TMP/kernel" }
+vm "deaf"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "ignore-powerdown" }
+vm "stuck" { memory 32M; kernel "$T_TMP/kernel"; cmdline "ignore-powerdown ignore-quit" }
+vm "badcfg" { memory 32M; kernel "$T_TMP/kernel"; cmdline "exit-on-start=2" }
+vm "dbg"   { memory 32M; kernel "$T_TMP/kernel"; cmdline "debug-exit-after=200:33" }
+vm "boot"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "reboot-after=300" }
+vm "segv"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "crash-after=200" }
+EOF
+
+# -n: a good file passes, a bad one is refused with file:line messages.
+out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 9 vms"
+cat >"$T_TMP/bad.conf" <<EOF
+vm "x" {
+	memory 12Q
+	kernel "relative"
+	colour blue
+}
+frob
+EOF
+out=$("$VMD" -n -f "$T_TMP/bad.conf" 2>&1); rc=$?
+check config_check_bad_exit test "$rc" = 1
+check config_check_line2 has "$out" "bad.conf:2: bad memory size \"12Q\""
+check config_check_line3 has "$out" "bad.conf:3: kernel \"relative\" must be an absolute path"
+check config_check_line4 has "$out" "bad.conf:4: unknown vm option \"colour\""
+check config_check_line6 has "$out" "bad.conf:6: unknown statement \"frob\""
+"$VMD" -d -f "$T_TMP/bad.conf" -s "$SOCK" 2>/dev/null; check bad_config_refused_at_start test $? = 1
+
+"$VMD" -d -f "$T_TMP/vmd.conf" -s "$SOCK" 2>"$T_TMP/vmd.log" &
+VMD_PID=$!
+T_PIDS+=("$VMD_PID")
+wait_for 5 test -S "$SOCK" || { fail startup "no socket"; cat "$T_TMP/vmd.log"; exit 1; }
+
+# Events, watched from the start.
+V --json show events >"$T_TMP/events" 2>&1 &
+T_PIDS+=($!)
+sleep 0.2
+
+check autostart wait_for 5 is_state two running
+out=$(V start one); check start_one test "$out" = "one: running"
+out=$(V start three); check start_three test "$out" = "three: running"
+out=$(V start one 2>&1); check start_twice_refused test "$out" = "vmctl: vm one is already running"
+check socket_mode test "$(stat -c %a "$SOCK")" = 660
+
+# kill -9 one guest process: reported crashed with the cause, others run on.
+pid3=$(field three pid)
+kill -9 "$pid3"
+check crash_detected wait_for 5 is_state three crashed
+out=$(field three cause)
+check crash_cause test "$out" = "guest process killed by signal 9 (Killed)"
+check crash_signal test "$(field three signal)" = 9
+check others_still_running is_state one running
+check others_still_running2 is_state two running
+out=$(V list); check list_after_crash has "$out" 'three .*crashed .*killed by signal 9'
+check crash_event wait_for 3 grep -q '"type":"crash","vm":"three"' "$T_TMP/events"
+out=$(V start three); check restart_after_crash test "$out" = "three: running"
+
+out=$(V pause one); check pause test "$out" = "one: paused"
+out=$(V pause one 2>&1); check pause_twice test "$out" = "vmctl: cannot pause vm one: it is paused"
+out=$(V --json status one); check status_paused_guest has "$out" '"state": "paused"'
+out=$(V resume one); check resume test "$out" = "one: running"
+out=$(V reset one); check reset test "$out" = "one: running"
+
+# Console: history replayed, input relayed, detaching leaves the guest alone.
+out=$(printf 'hello vmd\n' | V console -l 0.5 one)
+check console_history has "$out" 'fake-guest one booted'
+check console_reset_seen has "$out" 'fake-guest: reset'
+check console_both_ways has "$out" 'echo: hello vmd'
+check console_detach_harmless is_state one running
+out=$(printf 'again\n' | V console -l 0.5 one)
+check console_reattach has "$out" 'echo: again'
+check console_history_kept has "$out" 'echo: hello vmd'
+out=$(V console badname 2>&1); check console_no_such_vm test "$out" = "vmctl: no such vm: badname"
+out=$(V console dbg 2>&1); check console_not_running test "$out" = "vmctl: vm dbg is defined: no console"
+
+# stop: ACPI powerdown obeyed; ignored -> quit; quit ignored -> SIGKILL.
+out=$(V stop -w one); check stop_powerdown test "$out" = "one: stopped (guest poweroff)"
+V start deaf >/dev/null && V start stuck >/dev/null
+out=$(V stop -w -t 1 deaf); check stop_escalates_to_quit test "$out" = "deaf: stopped (quit)"
+t0=$(date +%s)
+out=$(V stop -w -t 1 stuck); check stop_escalates_to_kill test "$out" = "stuck: stopped (killed after not quitting in time)"
+check stop_kill_took_grace test $(( $(date +%s) - t0 )) -ge 5
+V start one >/dev/null
+out=$(V stop -f -w one); check stop_force test "$out" = "one: stopped (quit)"
+V start one >/dev/null
+out=$(V kill one); check kill test "$out" = "one: stopped (killed by request of uid 0)"
+out=$(V stop one 2>&1); check stop_stopped_refused test "$out" = "vmctl: vm one is not running (stopped)"
+
+# Guests that fail on their own.
+out=$(V start badcfg 2>&1); rc=$?
+check start_failure_exit test "$rc" = 1
+check start_failure_message has "$out" 'bad configuration or arguments (exit status 2): fake-guest: exiting with 2 as asked'
+check start_failure_state is_state badcfg crashed
+out=$(V start dbg && V wait -t 5 dbg)
+check debug_exit has "$out" 'dbg: stopped (debug-exit with code 33 (exit status 33))'
+check shutdown_event wait_for 3 grep -q '"type":"shutdown","vm":"dbg","reason":"debug-exit","code":33' "$T_TMP/events"
+V start segv >/dev/null
+out=$(V wait -t 5 segv 2>&1)
+check segv_crash has "$out" 'segv: crashed (guest process killed by signal 11 (Segmentation fault)'
+V start boot >/dev/null
+check reboot_restarts wait_for 5 grep -q 'vm boot: stopped -> starting' "$T_TMP/vmd.log"
+check reboot_running_again wait_for 5 is_state boot running
+V stop -f -w boot >/dev/null
+
+# Ad-hoc guests: create, start, owner, delete.
+out=$(V start -n adhoc -m 48M -k "$T_TMP/kernel" -a "console=ttyS0")
+check adhoc_start test "$out" = "adhoc: running"
+check adhoc_memory test "$(field adhoc memory)" = $((48 << 20))
+out=$(V delete adhoc 2>&1); check delete_running_refused test "$out" = "vmctl: vm adhoc is running: stop it first"
+V stop -f -w adhoc >/dev/null
+out=$(V delete adhoc); check delete_stopped test "$out" = "adhoc: deleted"
+
+# SIGHUP: a new guest appears, a running guest's change waits for a restart.
+sed -i 's/^vm "two"   { memory 32M/vm "two"   { memory 48M/' "$T_TMP/vmd.conf"
+echo "vm \"four\" { memory 32M; kernel \"$T_TMP/kernel\"; autostart yes }" >>"$T_TMP/vmd.conf"
+kill -HUP "$VMD_PID"
+check sighup_adds_guest wait_for 5 is_state four running
+check sighup_marks_restart test "$(field two needs_restart)" = True
+check sighup_running_untouched test "$(field two memory)" = $((32 << 20))
+echo 'vm "broken" {' >>"$T_TMP/vmd.conf"
+out=$(V reload 2>&1); rc=$?
+check reload_bad_config_refused test "$rc" = 1
+check reload_bad_config_lines has "$out" "vmd.conf:15: missing '}' closing vm \"broken\" of line 14"
+check reload_bad_keeps_running is_state four running
+
+# SIGTERM: guests are powered down, then vmd exits and leaves none behind.
+pids="$(field two pid) $(field four pid)"
+kill -TERM "$VMD_PID"
+wait_for 10 bash -c "! kill -0 $VMD_PID" && pass sigterm_exits || fail sigterm_exits
+alive=0; for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+check sigterm_stops_guests test "$alive" = 0
+check sigterm_powerdown grep -q 'vm two: guest shutdown: poweroff' "$T_TMP/vmd.log"
+check no_unexpected_errors_logged bash -c "! grep 'error:' '$T_TMP/vmd.log' | grep -qv 'reload refused'"
