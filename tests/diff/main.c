@@ -1,0 +1,450 @@
+/*
+ * cpu_diff: the differential CPU test driver (tests/diff/README.md).
+ *
+ * Generates cases from translator/insns.def, runs them on the host CPU
+ * through the 32-bit native runner and in our translator, and compares
+ * registers, EFLAGS (less the flags the SDM leaves undefined), EIP,
+ * segment registers, the data block and the exception raised. One
+ * PASS/FAIL line per instruction group; the first mismatches of each
+ * failing group are printed in full.
+ *
+ *   cpu_diff [native_runner]
+ * Environment: VMD_DIFF_SEED (default 1), VMD_DIFF_SEQS (random sequences,
+ * default 3000), VMD_DIFF_SCALE (cases per form multiplier, default 1),
+ * VMD_DIFF_GROUP (run only groups whose name contains it), VMD_DIFF_SHOW
+ * (mismatches printed per group, default 2), VMD_DIFF_FRESH=1 (a new CPU
+ * for every case).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/diff/emu.h"
+#include "tests/diff/gen.h"
+#include "tests/diff/native.h"
+#include "translator/cpu.h"
+
+/* EFLAGS bits compared: the arithmetic flags, TF IF DF, IOPL, NT, AC, ID.
+ * Not RF (set in fault frames), VM/VIF/VIP, or the reserved bits. */
+#define CMP_FLAGS 0x00247FD5u
+
+static const char *const gpr_name[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
+static const char *const seg_name[DIFF_NSEG] = { "es", "cs", "ss", "ds", "fs", "gs" };
+
+static unsigned long env_num(const char *name, unsigned long dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return dflt;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || *end) {
+		fprintf(stderr, "cpu_diff: %s=%s is not a number; using %lu\n", name, s, dflt);
+		return dflt;
+	}
+	return v;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void flag_names(uint32_t bits, char *buf, size_t len)
+{
+	static const struct { uint32_t bit; const char *name; } f[] = {
+		{ 1u << 0, "CF" }, { 1u << 2, "PF" }, { 1u << 4, "AF" }, { 1u << 6, "ZF" },
+		{ 1u << 7, "SF" }, { 1u << 8, "TF" }, { 1u << 9, "IF" }, { 1u << 10, "DF" },
+		{ 1u << 11, "OF" }, { 3u << 12, "IOPL" }, { 1u << 14, "NT" }, { 1u << 18, "AC" },
+		{ 1u << 21, "ID" },
+	};
+	size_t used = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		if ((bits & f[i].bit) && used + 6 < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", f[i].name);
+}
+
+static const char *trap_name(uint32_t t, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "?", "#TS",
+		"#NP", "#SS", "#GP", "#PF", "?", "#MF", "#AC",
+	};
+	if (t == DIFF_TRAP_NONE)
+		snprintf(buf, len, "none");
+	else if (t == DIFF_TRAP_HARNESS)
+		snprintf(buf, len, "HARNESS FAULT");
+	else if (t < sizeof names / sizeof names[0])
+		snprintf(buf, len, "%s (%u)", names[t], t);
+	else
+		snprintf(buf, len, "vector %u", t);
+	return buf;
+}
+
+/*
+ * Compares one case. Returns true if equal; otherwise describes the
+ * differences in `why`.
+ */
+static bool compare(const struct gcase *gc, const struct diff_result *n, const struct diff_result *e,
+                    enum emu_status st, uint32_t outside_addr, char *why, size_t len)
+{
+	size_t used = 0;
+	why[0] = 0;
+#define SAY(...) do { if (used < len) used += (size_t)snprintf(why + used, len - used, __VA_ARGS__); } while (0)
+	char t1[32], t2[32];
+	if (n->trap == DIFF_TRAP_HARNESS) {
+		SAY("native runner faulted in its own trailer (harness bug) at eip %08x", n->eip);
+		return false;
+	}
+	if (st == EMU_OUTSIDE) {
+		/* Natively a page fault at the same address is the same event. */
+		if (n->trap == 14 && n->fault_addr == outside_addr)
+			return true;
+		SAY("ours: accessed %s %08x outside the data block; native: trap %s",
+		    outside_addr >= 0xFFFF0000u ? "port" : "address", outside_addr,
+		    trap_name(n->trap, t1, sizeof t1));
+		return false;
+	}
+	if (st != EMU_OK) {
+		SAY("ours: %s; native: trap %s", emu_status_name(st), trap_name(n->trap, t1, sizeof t1));
+		return false;
+	}
+	bool same = true;
+	if (n->trap != e->trap) {
+		SAY("exception: native %s, ours %s; ", trap_name(n->trap, t1, sizeof t1),
+		    trap_name(e->trap, t2, sizeof t2));
+		same = false;
+	} else if (n->trap != DIFF_TRAP_NONE && n->trap != 14 && n->err != e->err) {
+		SAY("error code: native %#x, ours %#x; ", n->err, e->err);
+		same = false;
+	}
+	if (n->eip != e->eip) {
+		SAY("eip: native %08x, ours %08x; ", n->eip, e->eip);
+		same = false;
+	}
+	for (int r = 0; r < 8; r++) {
+		if ((gc->undef_regs & (1u << r)) || n->gpr[r] == e->gpr[r])
+			continue;
+		SAY("%s: native %08x, ours %08x; ", gpr_name[r], n->gpr[r], e->gpr[r]);
+		same = false;
+	}
+	uint32_t mask = CMP_FLAGS & ~gc->undef_flags;
+	uint32_t fd = (n->eflags ^ e->eflags) & mask;
+	if (fd) {
+		char names[64];
+		flag_names(fd, names, sizeof names);
+		SAY("eflags: native %08x, ours %08x, differ in %s; ", n->eflags, e->eflags, names);
+		same = false;
+	}
+	for (int s = 0; s < DIFF_NSEG; s++) {
+		if (n->seg[s] == e->seg[s])
+			continue;
+		SAY("%s: native %04x, ours %04x; ", seg_name[s], n->seg[s], e->seg[s]);
+		same = false;
+	}
+	if (n->nchanges != e->nchanges || n->change_hash != e->change_hash) {
+		SAY("memory: native changed %u bytes, ours %u", n->nchanges, e->nchanges);
+		unsigned shown = 0;
+		unsigned max = n->nchanges < e->nchanges ? n->nchanges : e->nchanges;
+		if (max > DIFF_CHANGES_MAX)
+			max = DIFF_CHANGES_MAX;
+		for (unsigned i = 0; i < max && shown < 4; i++) {
+			if (n->change_off[i] == e->change_off[i] && n->change_val[i] == e->change_val[i])
+				continue;
+			SAY(" [native %08x=%02x ours %08x=%02x]", DIFF_DATA_ADDR + n->change_off[i],
+			    n->change_val[i], DIFF_DATA_ADDR + e->change_off[i], e->change_val[i]);
+			shown++;
+		}
+		if (shown == 0 && n->nchanges != e->nchanges) {
+			const struct diff_result *more = n->nchanges > e->nchanges ? n : e;
+			if (max < DIFF_CHANGES_MAX)
+				SAY(" [first extra: %s %08x=%02x]", more == n ? "native" : "ours",
+				    DIFF_DATA_ADDR + more->change_off[max], more->change_val[max]);
+		}
+		SAY("; ");
+		same = false;
+	}
+#undef SAY
+	return same;
+}
+
+/* objdump's view of the snippet, one instruction per line. */
+static void print_disasm(const struct diff_case *c)
+{
+	char path[] = "/tmp/cpu_diff_code.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return;
+	ssize_t w = write(fd, c->code, c->code_len);
+	close(fd);
+	if (w != (ssize_t)c->code_len) {
+		unlink(path);
+		return;
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "objdump -D -b binary -mi386 --adjust-vma=0x%x %s 2>/dev/null",
+	         DIFF_CODE_ADDR, path);
+	FILE *p = popen(cmd, "r");
+	if (p) {
+		char line[256];
+		unsigned lines = 0;
+		while (fgets(line, sizeof line, p)) {
+			if (strncmp(line, "  3", 3) != 0 || lines >= 24)
+				continue;
+			printf("      %s", line);
+			lines++;
+		}
+		pclose(p);
+	}
+	unlink(path);
+}
+
+static void print_case(const struct gen *g, const struct gcase *gc, const struct diff_result *n,
+                       const struct diff_result *e, const char *why)
+{
+	char name[64], t[32];
+	const struct diff_case *c = &gc->w;
+	printf("---- mismatch in %s: case %u, %s%s%s\n", g->groups[gc->group], c->id,
+	       gen_form_name(gc->form, name, sizeof name), gc->note[0] ? ", " : "", gc->note);
+	printf("  code:");
+	for (unsigned i = 0; i < c->code_len; i++)
+		printf(" %02x", c->code[i]);
+	printf("\n");
+	print_disasm(c);
+	printf("  before: ");
+	for (int r = 0; r < 8; r++)
+		printf("%s=%08x ", gpr_name[r], c->gpr[r]);
+	printf("eflags=%08x%s%s\n", (c->eflags & 0x0CD5u) | 0x202u,
+	       (c->flags & DIFF_F_LDT16) ? " ds/es/fs/gs=LDT 64K segment" : "",
+	       c->patch_len ? " (data patched)" : "");
+	const struct diff_result *rs[2] = { n, e };
+	for (int k = 0; k < 2; k++) {
+		const struct diff_result *r = rs[k];
+		if (!r)
+			continue;
+		printf("  %-7s trap=%s err=%x eip=%08x ", k ? "ours:" : "native:",
+		       trap_name(r->trap, t, sizeof t), r->err, r->eip);
+		for (int i = 0; i < 8; i++)
+			printf("%s=%08x ", gpr_name[i], r->gpr[i]);
+		printf("eflags=%08x mem=%u bytes\n", r->eflags, r->nchanges);
+	}
+	if (gc->undef_flags) {
+		char u[64];
+		flag_names(gc->undef_flags, u, sizeof u);
+		printf("  undefined flags (masked): %s\n", u);
+	}
+	printf("  differs: %s\n", why);
+}
+
+/* Known answers for the native runner itself, so a broken harness cannot
+ * pass (or fail) everything silently. */
+static bool native_selfcheck(const char *runner, char *why, size_t len)
+{
+	static const struct { uint8_t code[4]; unsigned len; uint32_t flags; } k[] = {
+		{ { 0x01, 0xD8 }, 2, 0 },                       /* add eax, ebx */
+		{ { 0x0F, 0x0B }, 2, 0 },                       /* ud2 */
+		{ { 0x50 }, 1, 0 },                             /* push eax */
+		{ { 0x31, 0xC9, 0xF7, 0xF1 }, 4, 0 },           /* xor ecx,ecx; div ecx */
+		{ { 0xF4 }, 1, 0 },                             /* hlt */
+		{ { 0xCC }, 1, 0 },                             /* int3 */
+		{ { 0x67, 0x8B, 0x07 }, 3, DIFF_F_LDT16 },      /* mov eax, [bx] */
+		{ { 0xFD }, 1, 0 },                             /* std */
+	};
+	enum { NK = sizeof k / sizeof k[0] };
+	struct diff_case cs[NK];
+	const struct diff_case *cp[NK];
+	struct diff_result rs[NK];
+	for (unsigned i = 0; i < NK; i++) {
+		memset(&cs[i], 0, sizeof cs[i]);
+		cs[i].magic = DIFF_MAGIC_CASE;
+		cs[i].id = i;
+		cs[i].gpr[R_EAX] = 0x11223344;
+		cs[i].gpr[R_EBX] = 0x10;
+		cs[i].gpr[R_ESP] = DIFF_STACK_TOP;
+		cs[i].flags = k[i].flags;
+		cs[i].code_len = k[i].len;
+		memcpy(cs[i].code, k[i].code, k[i].len);
+		cs[i].patch_off = DIFF_STACK_TOP - 4 - DIFF_DATA_ADDR;
+		cs[i].patch_len = 4;    /* zeros: the push changes all four bytes */
+		cp[i] = &cs[i];
+	}
+	if (native_run(runner, cp, NK, rs, why, len) != 0)
+		return false;
+	uint8_t *data = malloc(DIFF_DATA_SIZE);
+	if (!data) {
+		snprintf(why, len, "out of memory");
+		return false;
+	}
+	diff_fill_data(data);
+	uint32_t word16 = (uint32_t)data[0x10] | (uint32_t)data[0x11] << 8 |
+	                  (uint32_t)data[0x12] << 16 | (uint32_t)data[0x13] << 24;
+	free(data);
+	const uint32_t code = DIFF_CODE_ADDR;
+	struct { bool ok; const char *what; } t[] = {
+		{ rs[0].trap == DIFF_TRAP_NONE && rs[0].gpr[R_EAX] == 0x11223354 && rs[0].eip == code + 2 &&
+		  (rs[0].eflags & 0x8D5) == 0 && rs[0].seg[DIFF_CS] == DIFF_SEL_CODE3, "add" },
+		{ rs[1].trap == 6 && rs[1].eip == code, "ud2 -> #UD" },
+		{ rs[2].trap == DIFF_TRAP_NONE && rs[2].gpr[R_ESP] == DIFF_STACK_TOP - 4 &&
+		  rs[2].nchanges == 4 && rs[2].change_val[0] == 0x44 &&
+		  rs[2].change_off[0] == DIFF_STACK_TOP - 4 - DIFF_DATA_ADDR, "push" },
+		{ rs[3].trap == 0 && rs[3].eip == code + 2 && rs[3].gpr[R_ECX] == 0, "div 0 -> #DE" },
+		{ rs[4].trap == 13 && rs[4].err == 0 && rs[4].eip == code, "hlt -> #GP(0)" },
+		{ rs[5].trap == 3 && rs[5].eip == code + 1, "int3 -> #BP" },
+		{ rs[6].trap == DIFF_TRAP_NONE && rs[6].gpr[R_EAX] == word16 &&
+		  rs[6].seg[DIFF_DS] == DIFF_SEL_LDT16, "16-bit addressing through the LDT" },
+		{ rs[7].trap == DIFF_TRAP_NONE && (rs[7].eflags & 0x400), "std" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		if (!t[i].ok) {
+			snprintf(why, len, "known answer wrong for %s (trap %u eip %08x eax %08x)",
+			         t[i].what, rs[i].trap, rs[i].eip, rs[i].gpr[R_EAX]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static char *default_runner(const char *argv0)
+{
+	const char *build = getenv("VMD_BUILD");
+	char *path = NULL;
+	if (build && *build) {
+		if (asprintf(&path, "%s/tests/diff/native_runner", build) < 0)
+			return NULL;
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	char *copy = strdup(argv0);
+	if (!copy)
+		return NULL;
+	if (asprintf(&path, "%s/native_runner", dirname(copy)) < 0)
+		path = NULL;
+	free(copy);
+	return path;
+}
+
+struct group_stat {
+	unsigned cases, bad, shown;
+	char first[200];
+};
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uint64_t seed = env_num("VMD_DIFF_SEED", 1);
+	unsigned nseq = (unsigned)env_num("VMD_DIFF_SEQS", 3000);
+	unsigned scale = (unsigned)env_num("VMD_DIFF_SCALE", 1);
+	unsigned show = (unsigned)env_num("VMD_DIFF_SHOW", 2);
+	bool fresh = env_num("VMD_DIFF_FRESH", 0) != 0;
+	const char *only = getenv("VMD_DIFF_GROUP");
+	char *runner = argc > 1 ? strdup(argv[1]) : default_runner(argv[0]);
+	if (!runner) {
+		printf("FAIL cpu_diff/setup: out of memory\n");
+		return 1;
+	}
+	char why[1024];
+	double t0 = now_s();
+
+	if (!native_selfcheck(runner, why, sizeof why)) {
+		printf("FAIL cpu_diff/native_harness: %s\n", why);
+		free(runner);
+		return 1;
+	}
+	printf("PASS cpu_diff/native_harness\n");
+
+	struct gen g;
+	if (gen_all(&g, seed, nseq, scale) != 0) {
+		printf("FAIL cpu_diff/generate: case generation failed\n");
+		gen_free(&g);
+		free(runner);
+		return 1;
+	}
+	/* The cases to run (all, or the groups asked for). */
+	const struct diff_case **cases = calloc(g.n ? g.n : 1, sizeof *cases);
+	size_t *index = calloc(g.n ? g.n : 1, sizeof *index);
+	struct diff_result *nat = calloc(g.n ? g.n : 1, sizeof *nat);
+	struct group_stat *gs = calloc(GEN_MAX_GROUPS, sizeof *gs);
+	if (!cases || !index || !nat || !gs) {
+		printf("FAIL cpu_diff/setup: out of memory\n");
+		return 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < g.n; i++) {
+		if (only && !strstr(g.groups[g.cases[i].group], only))
+			continue;
+		index[n] = i;
+		cases[n++] = &g.cases[i].w;
+	}
+	printf("cpu_diff: %u of %u forms in translator/insns.def exercised; %zu cases in %u groups "
+	       "(seed %llu, %u random sequences)\n", g.forms_tested, g.forms_total, n, g.ngroups,
+	       (unsigned long long)seed, nseq);
+	if (native_run(runner, cases, n, nat, why, sizeof why) != 0) {
+		printf("FAIL cpu_diff/native: %s\n", why);
+		return 1;
+	}
+	double t1 = now_s();
+
+	const char *missing = NULL;
+	struct emu *emu = emu_new(fresh, &missing);
+	if (!emu) {
+		for (unsigned k = 0; k < g.ngroups; k++)
+			if (!only || strstr(g.groups[k], only))
+				printf("SKIP cpu_diff/%s: the translator does not provide %s yet\n",
+				       g.groups[k], missing);
+		printf("cpu_diff: %zu cases ran natively in %.1f s; none compared\n", n, t1 - t0);
+		return 0;
+	}
+
+	unsigned long total_bad = 0;
+	for (size_t j = 0; j < n; j++) {
+		const struct gcase *gc = &g.cases[index[j]];
+		struct diff_result ours;
+		uint32_t outside_addr = 0;
+		enum emu_status st = emu_run(emu, &gc->w, &ours, &outside_addr);
+		struct group_stat *s = &gs[gc->group];
+		s->cases++;
+		if (compare(gc, &nat[j], &ours, st, outside_addr, why, sizeof why))
+			continue;
+		s->bad++;
+		total_bad++;
+		if (!s->first[0]) {
+			char name[64];
+			snprintf(s->first, sizeof s->first, "%s: %s", gen_form_name(gc->form, name, sizeof name), why);
+		}
+		if (s->shown < show) {
+			s->shown++;
+			print_case(&g, gc, &nat[j], st == EMU_OK ? &ours : NULL, why);
+		}
+	}
+	double t2 = now_s();
+	emu_free(emu);
+
+	for (unsigned k = 0; k < g.ngroups; k++) {
+		struct group_stat *s = &gs[k];
+		if (!s->cases)
+			continue;
+		if (s->bad == 0)
+			printf("PASS cpu_diff/%s: %u cases\n", g.groups[k], s->cases);
+		else
+			printf("FAIL cpu_diff/%s: %u of %u cases differ; first: %.150s\n", g.groups[k],
+			       s->bad, s->cases, s->first);
+	}
+	printf("cpu_diff: %u forms, %zu cases, %lu mismatched (native %.1f s, ours %.1f s)\n",
+	       g.forms_tested, n, total_bad, t1 - t0, t2 - t1);
+	free(cases);
+	free(index);
+	free(nat);
+	free(gs);
+	free(runner);
+	gen_free(&g);
+	return total_bad ? 1 : 0;
+}
