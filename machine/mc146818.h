@@ -5,7 +5,7 @@
  *
  * The clock starts from the host's wall time (UTC, or local time) and then
  * follows machine time, so a paused machine's clock stands still. The
- * 32.768 kHz divider chain is modelled by its origin in machine time:
+ * 32.768 kHz divider chain is modelled by its phase in machine time:
  * updates happen once a second of it, periodic interrupts at the rate in
  * register A. UIP reads 1 during the 244 us before each update; the time
  * registers change at the update, which sets UF and checks the alarm.
@@ -64,7 +64,7 @@ struct mc146818 {
 	uint8_t cmos[MC146818_NVRAM];   /* time, registers A-D (flags in C) and NVRAM */
 	uint8_t index;                  /* last index written to 0x70, bit 7 included */
 	bool running;                   /* divider at 010: updates and periodic run */
-	uint64_t origin_ns;             /* machine ns at which the divider was at 0 */
+	uint32_t phase_ns;              /* updates happen at phase_ns + k seconds of machine time */
 	uint64_t synced_ns;             /* flags and time are current up to here */
 	struct clock *clk;
 	struct irq_line irq;
@@ -84,7 +84,7 @@ int mc146818_init(struct mc146818 *rtc, struct iobus *io, struct clock *clk,
 /* The RESET pin: clears PIE, AIE, UIE, SQWE and the flags; time and RAM stay. */
 void mc146818_reset(struct mc146818 *rtc);
 
-/* Board access to CMOS RAM (no side effects; index 0-127). */
+/* Board access to CMOS RAM and the time registers (no side effects; 0-127, not A-D). */
 void mc146818_set_cmos(struct mc146818 *rtc, unsigned index, uint8_t value);
 uint8_t mc146818_get_cmos(const struct mc146818 *rtc, unsigned index);
 /* Sets the clock to `unix_seconds` (UTC) in the current format; the next update is 1 s away. */
@@ -96,7 +96,10 @@ bool mc146818_nmi_masked(const struct mc146818 *rtc);
 uint32_t mc146818_io_read(void *rtc, uint32_t port, unsigned size);
 void mc146818_io_write(void *rtc, uint32_t port, uint32_t value, unsigned size);
 
-/* Section "mc146818". Load refuses bad input (sb->why) and keeps the old state. */
+/*
+ * Section "mc146818". Load refuses bad input (sb->why) and keeps the old
+ * state; restore the clock (clock_set) before loading.
+ */
 void mc146818_save(const struct mc146818 *rtc, struct sbuf *sb);
 int mc146818_load(struct mc146818 *rtc, struct sbuf *sb);
 
