@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,10 +110,19 @@ static void build_argv(struct vm *vm, struct argv_builder *a)
 	}
 }
 
+/* Who the guest process runs as: its owner user when it has one (so it
+ * opens disks and kernels with that user's rights, not root's). */
+struct run_as {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+};
+
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(char **argv, int ctl, int con, int err)
+static void child_exec(char **argv, int ctl, int con, int err, const struct run_as *who)
 {
 	static const char msg[] = "vmd: cannot exec the guest process\n";
+	static const char drop_msg[] = "vmd: cannot switch to the guest's owner\n";
 	sigset_t none;
 	int fd;
 
@@ -138,6 +149,11 @@ static void child_exec(char **argv, int ctl, int con, int err)
 	/* Nothing of vmd's leaks into the guest: clients, other guests. */
 	for (fd = 5; fd < 65536; fd++)
 		close(fd);
+	if (who->drop && (setgroups(0, NULL) < 0 || setgid(who->gid) < 0 || setuid(who->uid) < 0)) {
+		if (write(2, drop_msg, sizeof(drop_msg) - 1) < 0)
+			_exit(1);
+		_exit(1);
+	}
 	execv(argv[0], argv);
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(127);
@@ -179,6 +195,7 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	int ctl[2] = { -1, -1 }, con[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	pid_t pid;
 	struct vmd *d = vm->vmd;
+	struct run_as who;
 
 	if (vm->pending_cfg) {
 		vm_config_free(vm->cfg);
@@ -204,13 +221,24 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
+	memset(&who, 0, sizeof(who));
+	if (geteuid() == 0 && vm->cfg->has_owner_uid && vm->cfg->owner_uid != 0) {
+		struct passwd *pw = getpwuid(vm->cfg->owner_uid);
+		if (!pw) {
+			snprintf(err, errlen, "owner uid %u has no passwd entry", (unsigned)vm->cfg->owner_uid);
+			goto fail;
+		}
+		who.drop = true;
+		who.uid = pw->pw_uid;
+		who.gid = pw->pw_gid;
+	}
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(a.v, ctl[1], con[1], errp[1]);
+		child_exec(a.v, ctl[1], con[1], errp[1], &who);
 	argv_free(&a);
 	close(ctl[1]);
 	close(con[1]);
