@@ -72,8 +72,10 @@ struct acpi_pm {
 	bool powered_off;           /* S5 was entered (until reset) */
 };
 
-/* The block is not mapped here: piix maps acpi_pm_io_ops at PMBA. */
-extern const struct io_ops acpi_pm_io_ops;
+/* Register access by offset into the block (0..ACPI_PM_IO_SIZE-1); the
+ * block is not mapped here: machine/piix.c decodes it at PMBA. */
+uint32_t acpi_pm_read(struct acpi_pm *pm, unsigned offset, unsigned size);
+void acpi_pm_write(struct acpi_pm *pm, unsigned offset, uint32_t value, unsigned size);
 
 int acpi_pm_init(struct acpi_pm *pm, struct clock *clk, struct irq_line sci,
                  const struct acpi_pm_board_ops *board);

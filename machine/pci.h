@@ -55,6 +55,8 @@
 
 enum pci_bar_type { PCI_BAR_NONE, PCI_BAR_IO, PCI_BAR_MEM };
 
+/* I/O BAR ops receive the absolute port number, as on the iobus (subtract
+ * mapped_base); memory BAR ops receive the offset into the BAR. */
 struct pci_bar {
 	uint8_t type;           /* enum pci_bar_type */
 	bool prefetchable;
@@ -77,6 +79,7 @@ struct pci_dev {
 	uint8_t w1cmask[256];   /* 1 = write-one-to-clear bit (status) */
 	struct pci_bar bars[PCI_NUM_BARS];
 	bool irq_level;         /* INTx as the device drives it */
+	bool irq_asserted;      /* counted on its PIRQ (level and not disabled) */
 	/* Runs after a configuration write of `size` bytes at `off` (already
 	 * masked and stored), with the bytes' previous contents in `old`. */
 	void (*config_write)(struct pci_dev *d, unsigned off, unsigned size,
@@ -152,7 +155,9 @@ int pci_bus_assign_resources(struct pci_bus *bus, uint32_t io_base, uint32_t io_
                              const uint8_t pirq_irq[PCI_NUM_PIRQ]);
 
 /* Saves every function's config space and INTx level, one section;
- * load remaps BARs to match. Devices must already be added. */
+ * load remaps BARs to match. Devices must already be added, and the board
+ * calls the models' own post-load steps (i440fx_post_load, piix_load)
+ * after this one. */
 void pci_bus_save(const struct pci_bus *bus, struct sbuf *sb);
 int pci_bus_load(struct pci_bus *bus, struct sbuf *sb);
 
