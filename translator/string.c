@@ -1,0 +1,161 @@
+/*
+ * String instructions (MOVS, CMPS, SCAS, LODS, STOS, INS, OUTS) with
+ * REP/REPE/REPNE in 16- and 32-bit address sizes. Each iteration commits
+ * ESI/EDI/ECX after its memory accesses, so a fault mid-way restarts the
+ * instruction where it stopped; long repeats yield every REP_CHUNK
+ * iterations (by re-executing the instruction) so interrupts and exit
+ * requests are seen.
+ */
+#include "translator/cpu_int.h"
+
+#define REP_CHUNK 1024u
+
+static inline uint32_t areg(const struct cpu *cpu, unsigned r, unsigned asz)
+{
+	return asz == 4 ? cpu->gpr[r] : cpu->gpr[r] & 0xffff;
+}
+
+static inline void areg_set(struct cpu *cpu, unsigned r, unsigned asz, uint32_t v)
+{
+	if (asz == 4)
+		cpu->gpr[r] = v;
+	else
+		cpu->gpr[r] = (cpu->gpr[r] & 0xffff0000u) | (v & 0xffff);
+}
+
+static inline uint32_t step(const struct cpu *cpu, unsigned size)
+{
+	return (cpu->eflags & F_DF) ? (uint32_t)-(int32_t)size : size;
+}
+
+/* One string operation; returns false when a REPE/REPNE condition ends the repeat. */
+typedef bool (*string_op)(struct cpu *cpu, const struct insn *in);
+
+static bool op_movs(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint32_t si = areg(cpu, R_ESI, asz), di = areg(cpu, R_EDI, asz);
+	uint32_t v = rd(cpu, in->seg, si, size);
+	wr(cpu, S_ES, di, size, v);
+	areg_set(cpu, R_ESI, asz, si + step(cpu, size));
+	areg_set(cpu, R_EDI, asz, di + step(cpu, size));
+	return true;
+}
+
+static bool op_stos(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint32_t di = areg(cpu, R_EDI, asz);
+	wr(cpu, S_ES, di, size, reg_get(cpu, R_EAX, size));
+	areg_set(cpu, R_EDI, asz, di + step(cpu, size));
+	return true;
+}
+
+static bool op_lods(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint32_t si = areg(cpu, R_ESI, asz);
+	uint32_t v = rd(cpu, in->seg, si, size);
+	reg_set(cpu, R_EAX, size, v);
+	areg_set(cpu, R_ESI, asz, si + step(cpu, size));
+	return true;
+}
+
+static bool repcc_continue(struct cpu *cpu, const struct insn *in)
+{
+	bool zf = cpu_cond(cpu, 4);
+	return in->rep == 0xf3 ? zf : !zf;
+}
+
+static bool op_cmps(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint32_t si = areg(cpu, R_ESI, asz), di = areg(cpu, R_EDI, asz);
+	uint32_t a = rd(cpu, in->seg, si, size);
+	uint32_t b = rd(cpu, S_ES, di, size);
+	areg_set(cpu, R_ESI, asz, si + step(cpu, size));
+	areg_set(cpu, R_EDI, asz, di + step(cpu, size));
+	cc_set(cpu, CC_SUB, size, a, b, (a - b) & size_mask(size));
+	return repcc_continue(cpu, in);
+}
+
+static bool op_scas(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint32_t di = areg(cpu, R_EDI, asz);
+	uint32_t a = reg_get(cpu, R_EAX, size);
+	uint32_t b = rd(cpu, S_ES, di, size);
+	areg_set(cpu, R_EDI, asz, di + step(cpu, size));
+	cc_set(cpu, CC_SUB, size, a, b, (a - b) & size_mask(size));
+	return repcc_continue(cpu, in);
+}
+
+static bool op_ins(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+	uint32_t di = areg(cpu, R_EDI, asz);
+	/* The destination is checked before the port is read: a fault must not lose input. */
+	uint32_t lin = seg_lin(cpu, S_ES, di, size, true);
+	mmu_probe_write(cpu, lin, size, cpu_user(cpu));
+	uint32_t v = cpu->bus.io_in(cpu->bus.opaque, port, size);
+	lin_write(cpu, lin, size, v, cpu_user(cpu));
+	areg_set(cpu, R_EDI, asz, di + step(cpu, size));
+	return true;
+}
+
+static bool op_outs(struct cpu *cpu, const struct insn *in)
+{
+	unsigned size = in->osz, asz = in->asz;
+	uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+	uint32_t si = areg(cpu, R_ESI, asz);
+	uint32_t v = rd(cpu, in->seg, si, size);
+	cpu->bus.io_out(cpu->bus.opaque, port, v, size);
+	areg_set(cpu, R_ESI, asz, si + step(cpu, size));
+	return true;
+}
+
+static void run_string(struct cpu *cpu, const struct insn *in, string_op op, bool conditional)
+{
+	if (!in->rep) {
+		op(cpu, in);
+		return;
+	}
+	unsigned asz = in->asz;
+	for (unsigned n = 0; n < REP_CHUNK; n++) {
+		uint32_t cx = areg(cpu, R_ECX, asz);
+		if (!cx)
+			return;
+		bool go_on = op(cpu, in);
+		areg_set(cpu, R_ECX, asz, cx - 1);
+		if (conditional && !go_on)
+			return;
+		if (cpu->stop_block)
+			break;      /* an I/O callback asked to stop, or we overwrote our own code */
+	}
+	if (areg(cpu, R_ECX, asz)) {
+		/* Not finished: run the instruction again after checking for interrupts. */
+		cpu->eip = cpu->insn_eip;
+		cpu->stop_block = true;
+	}
+}
+
+void h_movs(struct cpu *cpu, const struct insn *in) { run_string(cpu, in, op_movs, false); }
+void h_stos(struct cpu *cpu, const struct insn *in) { run_string(cpu, in, op_stos, false); }
+void h_lods(struct cpu *cpu, const struct insn *in) { run_string(cpu, in, op_lods, false); }
+void h_cmps(struct cpu *cpu, const struct insn *in) { run_string(cpu, in, op_cmps, true); }
+void h_scas(struct cpu *cpu, const struct insn *in) { run_string(cpu, in, op_scas, true); }
+
+void h_ins(struct cpu *cpu, const struct insn *in)
+{
+	if (!cpu_io_allowed(cpu, (uint16_t)cpu->gpr[R_EDX], in->osz))
+		cpu_gp(cpu, 0);
+	run_string(cpu, in, op_ins, false);
+}
+
+void h_outs(struct cpu *cpu, const struct insn *in)
+{
+	if (!cpu_io_allowed(cpu, (uint16_t)cpu->gpr[R_EDX], in->osz))
+		cpu_gp(cpu, 0);
+	run_string(cpu, in, op_outs, false);
+}
