@@ -13,6 +13,8 @@ static void e9_byte(struct testdev *t, uint8_t c)
 			fflush(t->e9_out);
 		return;
 	}
+	if (c == '\r')
+		return;
 	if (c == '\n' || t->e9_len == sizeof(t->e9_line) - 1) {
 		testdev_flush(t);
 		if (c == '\n')

@@ -148,10 +148,20 @@ static void do_reset(const char *how, const char *end)
 	puts_serial("reset did not happen\n");
 }
 
+static void kbc_write(uint16_t port, uint8_t v)
+{
+	for (int i = 0; i < 100000 && (inb(0x64) & 2); i++)
+		;
+	outb(port, v);
+}
+
+/* A20 is on while either gate (port 0x92 bit 1, the 8042 output port bit 1) is on. */
 static void check_a20(void)
 {
 	volatile uint32_t *low = (uint32_t *)0x7f000, *high = (uint32_t *)0x17f000;
 
+	kbc_write(0x64, 0xd1);
+	kbc_write(0x60, 0xdd);
 	outb(0x92, inb(0x92) & ~2);
 	*low = 0x11111111;
 	*high = 0x22222222;
@@ -160,6 +170,8 @@ static void check_a20(void)
 	*low = 0x33333333;
 	*high = 0x44444444;
 	puts_serial(*low == 0x33333333 ? "a20 on separate\n" : "a20 on still wraps\n");
+	kbc_write(0x64, 0xd1);
+	kbc_write(0x60, 0xdf);
 }
 
 static void echo(void)
