@@ -27,7 +27,9 @@ all: $(KERNEL_ELFS) $(KERNEL_BINS)
 # translator defines cpu_new(); until then cpu_system.sh reports why it fails.
 SYSBOARD := $(O)/sysboard
 ifneq ($(shell grep -l '^cpu_new\|^struct cpu \*cpu_new' translator/*.c 2>/dev/null),)
-$(SYSBOARD): $(O)/tests/guests/sysboard/sysboard.o $(LIBTRANSLATOR) $(LIBUTIL)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBTRANSLATOR) $(LIBUTIL) -lm
+SYSBOARD_OBJS := $(O)/tests/guests/sysboard/sysboard.o $(O)/tests/guests/sysboard/gdbstub.o
+$(SYSBOARD): $(SYSBOARD_OBJS) $(LIBTRANSLATOR) $(LIBUTIL)
+	$(CC) $(LDFLAGS) -o $@ $(SYSBOARD_OBJS) $(LIBTRANSLATOR) $(LIBUTIL) -lm
 all: $(SYSBOARD)
 endif
+-include $(O)/tests/guests/sysboard/sysboard.d $(O)/tests/guests/sysboard/gdbstub.d

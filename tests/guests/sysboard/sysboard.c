@@ -7,7 +7,9 @@
  * The flat kernel image is loaded at 0x10000 and entered in real mode at
  * CS:IP = 0x1000:0000. Everything else reads as open bus (all ones).
  *
- * Usage: sysboard [-m MiB] [-t SECONDS] [-q] KERNEL.bin
+ * Usage: sysboard [-m MiB] [-t SECONDS] [-q] [-g PORT] KERNEL.bin
+ * With -g the board waits for a GDB remote debugger (tools/lockstep) on
+ * 127.0.0.1:PORT before running anything.
  * Exit: the kernel's code, or 2 on a board error, 3 on a triple fault,
  * a halt with interrupts off or a time-out.
  */
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "translator/cpu.h"
+#include "tests/guests/sysboard/gdbstub.h"
 
 #define LOAD_ADDR 0x10000u
 #define PORT_TEXT 0xe9
@@ -31,6 +34,8 @@ struct board {
 	bool exited;
 	int exit_code;
 	uint64_t start_ns;
+	uint64_t deadline_ns;
+	unsigned seconds;
 };
 
 static uint64_t host_ns(void)
@@ -119,23 +124,73 @@ static int load_image(struct board *b, const char *path)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sysboard [-m MiB] [-t SECONDS] [-q] KERNEL.bin\n");
+	fprintf(stderr, "usage: sysboard [-m MiB] [-t SECONDS] [-q] [-g PORT] KERNEL.bin\n");
+}
+
+/*
+ * Runs the CPU until the kernel exits or the machine is stuck for good
+ * (false, *status set), or, when `debug`, until a breakpoint or after one
+ * instruction if `step` (true).
+ */
+static bool board_run(struct board *b, bool debug, bool step, int *status)
+{
+	struct cpu_regs r;
+	cpu_set_single_step(b->cpu, step);
+	for (;;) {
+		enum cpu_exit why = cpu_run(b->cpu, step ? 1 : 1000000);
+		if (b->exited) {
+			*status = b->exit_code;
+			return false;
+		}
+		if (why == CPU_EXIT_SHUTDOWN) {
+			fflush(stdout);
+			fprintf(stderr, "sysboard: triple fault (shutdown)\n");
+			*status = 3;
+			return false;
+		}
+		if (why == CPU_EXIT_HALT) {
+			cpu_get_regs(b->cpu, &r);
+			if (!(r.eflags & 0x200)) {
+				fflush(stdout);
+				fprintf(stderr, "sysboard: HLT with interrupts off at %04x:%08x\n",
+					r.seg[S_CS].sel, r.eip);
+				*status = 3;
+				return false;
+			}
+		}
+		if (debug && (step || why == CPU_EXIT_DEBUG))
+			return true;
+		if (host_ns() > b->deadline_ns) {
+			cpu_get_regs(b->cpu, &r);
+			fflush(stdout);
+			fprintf(stderr, "sysboard: no exit after %u s (at %04x:%08x)\n", b->seconds,
+				r.seg[S_CS].sel, r.eip);
+			*status = 3;
+			return false;
+		}
+	}
+}
+
+static bool gdb_run(void *opaque, bool step, int *code)
+{
+	return board_run(opaque, true, step, code);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned mib = 32, seconds = 20;
+	unsigned mib = 32, seconds = 20, gdb_port = 0;
 	bool quiet = false;
 	int opt;
-	while ((opt = getopt(argc, argv, "m:t:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "m:t:qg:h")) != -1) {
 		switch (opt) {
+		case 'g': gdb_port = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'm': mib = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 't': seconds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'q': quiet = true; break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc - 1 || mib < 1 || mib > 1024) {
+	if (optind != argc - 1 || mib < 1 || mib > 1024 || gdb_port > 65535) {
 		usage();
 		return 2;
 	}
@@ -172,34 +227,15 @@ int main(int argc, char **argv)
 	cpu_phys_written(b.cpu, LOAD_ADDR, b.ram_size - LOAD_ADDR);
 
 	int status = 3;
-	uint64_t deadline = host_ns() + (uint64_t)seconds * 1000000000u;
-	for (;;) {
-		enum cpu_exit why = cpu_run(b.cpu, 1000000);
-		if (b.exited) {
-			status = b.exit_code;
-			break;
-		}
-		if (why == CPU_EXIT_SHUTDOWN) {
-			fflush(stdout);
-			fprintf(stderr, "sysboard: triple fault (shutdown)\n");
-			break;
-		}
-		if (why == CPU_EXIT_HALT) {
-			cpu_get_regs(b.cpu, &r);
-			if (!(r.eflags & 0x200)) {
-				fflush(stdout);
-				fprintf(stderr, "sysboard: HLT with interrupts off at %04x:%08x\n",
-					r.seg[S_CS].sel, r.eip);
-				break;
-			}
-		}
-		if (host_ns() > deadline) {
-			cpu_get_regs(b.cpu, &r);
-			fflush(stdout);
-			fprintf(stderr, "sysboard: no exit after %u s (at %04x:%08x)\n", seconds,
-				r.seg[S_CS].sel, r.eip);
-			break;
-		}
+	b.seconds = seconds;
+	b.deadline_ns = host_ns() + (uint64_t)seconds * 1000000000u;
+	if (gdb_port) {
+		const struct gdbstub_ops ops = { .opaque = &b, .run = gdb_run };
+		status = gdbstub_serve(b.cpu, (uint16_t)gdb_port, &ops);
+		if (status < 0)
+			status = 2;
+	} else {
+		board_run(&b, false, false, &status);
 	}
 	fflush(stdout);
 	if (!quiet)
