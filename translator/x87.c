@@ -678,6 +678,7 @@ static void fprem(struct run *r, bool nearest)
 	unsigned q;
 	bool partial;
 
+	r->s.sw &= (uint16_t)~SW_C2;
 	if (st_empty(&r->s, 0) || st_empty(&r->s, 1)) {
 		stack_fault(r, false);
 		if (ie_masked(r))
@@ -688,6 +689,8 @@ static void fprem(struct run *r, bool nearest)
 	if (raise_flags(r))
 		return;
 	st_set(&r->s, 0, res);
+	if ((r->env.exc & FX_IE) || fx_is_nan(res))
+		return;         /* no quotient: C0 and C3 are left alone */
 	set_cc(r, (uint16_t)((partial ? SW_C2 : 0) | ((q & 4) ? SW_C0 : 0) |
 	                     ((q & 2) ? SW_C3 : 0) | ((q & 1) ? SW_C1 : 0)));
 }
@@ -716,7 +719,8 @@ static void fxtract(struct run *r)
 		if (!ie_masked(r))
 			return;
 		st_set(&r->s, 0, fx_indefinite());
-		push(r, fx_indefinite());
+		set_top(&r->s, top_of(&r->s) - 1);
+		st_set(&r->s, 0, fx_indefinite());
 		return;
 	}
 	if (!st_empty(&r->s, 7)) {
@@ -724,7 +728,8 @@ static void fxtract(struct run *r)
 		if (!ie_masked(r))
 			return;
 		st_set(&r->s, 0, fx_indefinite());
-		push(r, fx_indefinite());   /* overflows again: the indefinite */
+		set_top(&r->s, top_of(&r->s) - 1);
+		st_set(&r->s, 0, fx_indefinite());
 		return;
 	}
 	fx_extract(&r->env, st_get(&r->s, 0), &ex, &sig);
@@ -746,8 +751,10 @@ static void trig(struct run *r, unsigned modrm)
 		if (!ie_masked(r))
 			return;
 		st_set(&r->s, 0, fx_indefinite());
-		if (two)
-			push(r, fx_indefinite());
+		if (two) {
+			set_top(&r->s, top_of(&r->s) - 1);
+			st_set(&r->s, 0, fx_indefinite());
+		}
 		return;
 	}
 	if (two && !st_empty(&r->s, 7)) {
@@ -833,15 +840,24 @@ static enum x87_result exec_mem(struct run *r)
 	case 0xd8: case 0xda: case 0xdc: case 0xde:
 		if (read_operand(r, op, &v))
 			return X87_FAULT;
-		if (reg == 2 || reg == 3) {
-			set_c1(r, false);
-			if (raise_flags(r))
-				return X87_OK;
-			compare_cc(r, v, false, false, reg == 3);
-			return X87_OK;
+		/*
+		 * A denormal single/double operand is normal once extended: its
+		 * DE is decided here, and only counts when ST0 is an ordinary
+		 * operand (a NaN or invalid ST0 takes precedence).
+		 */
+		if (r->env.exc & FX_DE) {
+			fx a = st_get(&r->s, 0);
+			r->env.exc &= (uint16_t)~FX_DE;
+			if (!st_empty(&r->s, 0) && !fx_is_nan(a) && !fx_is_unsupported(a)) {
+				r->env.exc |= FX_DE;
+				if (!(r->s.cw & FX_DE)) {
+					raise_flags(r);
+					return X87_OK;
+				}
+			}
 		}
-		if ((r->env.exc & FX_DE) && !(r->s.cw & FX_DE)) {
-			raise_flags(r);
+		if (reg == 2 || reg == 3) {
+			compare_cc(r, v, false, false, reg == 3);
 			return X87_OK;
 		}
 		arith(r, reg, 0, v, false, 0);
@@ -1291,6 +1307,13 @@ enum x87_result x87_exec(struct x87 *fpu, const struct x87_insn *insn,
 	r.out = out;
 	env_reset(&r);
 
+	/* Every non-control instruction starts by clearing C1; results,
+	 * stack faults or the instruction's own rules set it again. */
+	if (insn->opcode != 0x0fae && !(insn->modrm < 0xc0 && insn->opcode == 0xd9 && ((insn->modrm >> 3) & 7) >= 4) &&
+	    !(insn->modrm < 0xc0 && insn->opcode == 0xdd && ((insn->modrm >> 3) & 7) >= 4) &&
+	    !(insn->opcode == 0xdb && insn->modrm >= 0xe0 && insn->modrm <= 0xe4) &&
+	    !(insn->opcode == 0xdf && insn->modrm == 0xe0))
+		r.s.sw &= (uint16_t)~SW_C1;
 	if (insn->opcode == 0x0fae)
 		res = exec_fxsr(&r);
 	else if (insn->opcode < 0xd8 || insn->opcode > 0xdf)

@@ -92,6 +92,12 @@ fx fx_round_pack(struct fx_env *e, bool sign, int32_t exp, u128 sig, int prec)
 		if (tiny && !(e->cw & FX_UE)) {
 			e->exc |= FX_UE;
 			exp += FX_REBIAS;
+			if (exp <= 0) {
+				/* Beyond even the rebiased range (FSCALE): a zero. */
+				e->exc |= FX_PE;
+				e->c1 = false;
+				return fx_zero(sign);
+			}
 		}
 		if (exp <= 0) {
 			sig = shift_right_jam(sig, 1 - exp);
@@ -122,8 +128,12 @@ fx fx_round_pack(struct fx_env *e, bool sign, int32_t exp, u128 sig, int prec)
 		}
 		e->exc |= FX_OE;
 		exp -= FX_REBIAS;
-		if (exp >= FX_EXP_MAX)      /* beyond even the rebiased range */
-			exp = FX_EXP_MAX - 1;
+		if (exp >= FX_EXP_MAX) {
+			/* Beyond even the rebiased range (FSCALE): an infinity. */
+			e->exc |= FX_PE;
+			e->c1 = true;
+			return fx_inf(sign);
+		}
 	}
 	e->c1 = up;
 	return fx_make(sign, (unsigned)exp, (uint64_t)(sig >> 64));
@@ -303,6 +313,9 @@ fx fx_div(struct fx_env *e, fx a, fx b, int prec)
 
 	if (fx_screen2(e, a, b, &res))
 		return res;
+	/* A zero divisor is found before a denormal dividend is. */
+	if (fx_is_zero(b))
+		e->exc &= (uint16_t)~FX_DE;
 	if (denormal_stops(e))
 		return a;
 	bool s = fx_sign(a) ^ fx_sign(b);
@@ -339,12 +352,14 @@ fx fx_sqrt(struct fx_env *e, fx a, int prec)
 
 	if (fx_screen1(e, a, &res))
 		return res;
+	if (fx_sign(a) && !fx_is_zero(a)) {
+		e->exc &= (uint16_t)~FX_DE;    /* invalid is found first */
+		return invalid(e);
+	}
 	if (denormal_stops(e))
 		return a;
 	if (fx_is_zero(a))
 		return a;
-	if (fx_sign(a))
-		return invalid(e);
 	if (fx_is_inf(a))
 		return a;
 	struct fx_unpacked u = fx_unpack(a);
@@ -487,13 +502,18 @@ fx fx_rem(struct fx_env *e, fx a, fx b, bool round_nearest, unsigned *q, bool *p
 	*partial = false;
 	if (fx_screen2(e, a, b, &res))
 		return res;
+	if (fx_is_inf(a) || fx_is_zero(b)) {
+		e->exc &= (uint16_t)~FX_DE;    /* invalid is found first */
+		return invalid(e);
+	}
 	if (denormal_stops(e))
 		return a;
-	if (fx_is_inf(a) || fx_is_zero(b))
-		return invalid(e);
-	if (fx_is_zero(a) || fx_is_inf(b))
+	if (fx_is_zero(a))
 		return a;
-	struct fx_unpacked ua = fx_unpack(a), ub = fx_unpack(b);
+	struct fx_unpacked ua = fx_unpack(a);
+	if (fx_is_inf(b))
+		return pack_unpacked(e, ua, 64);        /* pseudo-denormals normalized */
+	struct fx_unpacked ub = fx_unpack(b);
 	int32_t d = ua.exp - ub.exp;
 	bool sign = ua.sign;
 	if (d < (round_nearest ? -1 : 0))
@@ -502,10 +522,8 @@ fx fx_rem(struct fx_env *e, fx a, fx b, bool round_nearest, unsigned *q, bool *p
 		/* Partial: reduce the exponent difference by 32-63 bits. */
 		int32_t nbits = 32 + d % 32;
 		u128 num = (u128)ua.sig << nbits;
-		u128 quo = num / ub.sig;
 		u128 R = num % ub.sig;
-		*partial = true;
-		*q = (unsigned)(quo & 7);
+		*partial = true;        /* the hardware reports no quotient bits */
 		if (R == 0)
 			return fx_zero(sign);
 		int n = clz128(R);
