@@ -610,7 +610,7 @@ static void parse_macro(struct parser *ps, const char *name, int line)
 		return;
 	}
 	if (i == ps->nmacro) {
-		snprintf(ps->macro[i].name, sizeof(ps->macro[i].name), "%s", name);
+		snprintf(ps->macro[i].name, sizeof(ps->macro[i].name), "%.63s", name);
 		ps->macro[i].value = NULL;
 		ps->nmacro++;
 	}

@@ -342,6 +342,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			if (check_only)
 				fprintf(stderr, "vmd: configuration %s is not valid\n", config_path);
+			config_free(&d.cfg);
 			return 1;
 		}
 		d.config_path = config_path;

@@ -54,6 +54,7 @@ static void send_all(struct conn *c, struct json_object *msg)
 		fprintf(stderr, "vmctl: request too large\n");
 		exit(EXIT_USAGE);
 	}
+	json_object_put(msg);
 	if (proto_out_flush(&out, c->fd) != PROTO_IO_OK) {
 		fprintf(stderr, "vmctl: lost the connection to vmd\n");
 		exit(EXIT_UNREACHABLE);
