@@ -789,7 +789,7 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 			patch_le(b, esp, r32(g) & ~(F_TF | F_AC), 4);
 		if (is(f, "enter")) {
 			static const uint8_t levels[] = { 0, 1, 2, 3, 31, 32, 33, 255 };
-			p.imm[0] = chance(g, 4) ? 0xFFFF : below(g, 64);
+			p.imm[0] = chance(g, 4) ? 0xD000 + below(g, 0x1000) : below(g, 64);
 			p.imm[1] = levels[variant % 8];
 			set_reg(b, R_EBP, DIFF_DATA_ADDR + 0xE000 + below(g, 64) * 4);
 		}
@@ -912,11 +912,13 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 		p.imm[0] = edge32(g);
 		p.imm[1] = edge32(g);
 		if (k == K_MUL && variant % 4 == 0) {
-			/* Small operands: products without overflow (CF=OF=0). */
-			c->w.gpr[R_EAX] = below(g, 200);
+			/* Small operands: products without overflow (CF=OF=0).
+			 * Registers addressing the operand keep their values. */
+			if (!(b->fixed & (1u << R_EAX)))
+				c->w.gpr[R_EAX] = below(g, 200);
 			if (mem)
 				patch_le(b, ea, below(g, 200), osz);
-			else
+			else if (!(b->fixed & (1u << p.rm)))
 				c->w.gpr[p.rm] = below(g, 200);
 			p.imm[0] = below(g, 100);
 		}
@@ -975,6 +977,11 @@ static void string_case(struct gen *g, unsigned fi, unsigned osz, bool a16, uint
 		for (unsigned i = 0; i + osz <= equal; i += osz)
 			patch_le(b, base + i, v, osz);
 	}
+	/* A REPE/REPNE CMPS/SCAS that faults part way: the host leaves the
+	 * flags of the completed iterations unwritten (they are written when
+	 * the instruction completes), which the SDM does not specify. */
+	if (rep && (is(f, "cmps") || is(f, "scas")))
+		c->fault_undef_flags = ARITH_FLAGS;
 	if (rep)
 		byte(b, rep);
 	if (chance(g, 5) && (is(f, "movs") || is(f, "cmps") || is(f, "lods") || is(f, "outs"))) {
@@ -1003,6 +1010,15 @@ static void gen_strings(struct gen *g, unsigned fi, unsigned scale)
 		snprintf(group, sizeof group, "string%s", size_suffix(osz));
 		for (unsigned i = 0; i < 6 * scale; i++)
 			string_case(g, fi, osz, chance(g, 3), 0, chance(g, 2), 0, group);
+		/* ES:EDI through a null ES: #GP(0) before anything moves. */
+		if (f->opnd[0] == Yb || f->opnd[0] == Yv || f->opnd[1] == Yb || f->opnd[1] == Yv) {
+			for (unsigned i = 0; i < 2 * scale; i++) {
+				size_t before = g->n;
+				string_case(g, fi, osz, false, chance(g, 2) ? 0xF3 : 0, false, 2, group);
+				if (g->n > before)
+					g->cases[before].w.flags |= DIFF_F_NULL_ES;
+			}
+		}
 		for (int a16 = 0; a16 < 2; a16++) {
 			snprintf(group, sizeof group, "string_rep%s", a16 ? "16" : "32");
 			for (unsigned ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
@@ -1176,6 +1192,9 @@ static bool seq_form_ok(const struct form *f)
 	case K_ATOMIC:
 		return true;
 	case K_MOV:
+		/* XCHG with ESP/EBP (94, 95) name them in the opcode. */
+		if (is(f, "xchg") && (f->op == 0x94 || f->op == 0x95))
+			return false;
 		return !is(f, "xlat") && !has_opnd(f, Ob) && !has_opnd(f, Ov);
 	case K_STACK:
 		return is(f, "push") || is(f, "pop") || is(f, "pushf");
@@ -1211,9 +1230,10 @@ static void gen_sequence(struct gen *g, unsigned *pool, unsigned npool)
 	patch_random(b, c->w.gpr[R_EBP] - 32, 64);
 	uint32_t undef = 0;
 	int depth = 0;                  /* bytes pushed */
-	unsigned n = 5 + below(g, 16);
-	unsigned starts[24], njmp = 0;
+	unsigned n = 5 + below(g, 16);      /* at most 20 < GEN_MAX_STEPS */
+	unsigned starts[GEN_MAX_STEPS + 1], njmp = 0;
 	struct { unsigned at, from, skip; } jumps[8];
+	memset(c->step_jump, 0xFF, sizeof c->step_jump);
 	unsigned maybe_skipped_until = 0;       /* instruction index */
 	unsigned count = 0;
 	for (unsigned i = 0; i < n && b->len + 16 <= DIFF_CODE_MAX; i++) {
@@ -1253,6 +1273,8 @@ chosen:
 			osz = 4;        /* 66 would truncate EIP */
 		starts[i] = b->len;
 		count = i + 1;
+		c->step_form[i] = (uint16_t)fi;
+		c->step_undef[i] = undef;
 		g->form_used[fi] = true;
 		struct plan p;
 		memset(&p, 0, sizeof p);
@@ -1351,13 +1373,50 @@ chosen:
 		unsigned target = starts[to];
 		unsigned next = jumps[j].at + 1;
 		c->w.code[jumps[j].at] = (uint8_t)(target - next);
+		c->step_jump[jumps[j].from] = (uint8_t)to;
 	}
+	c->nsteps = (uint8_t)count;
+	for (unsigned i = 0; i <= count; i++)
+		c->step_off[i] = (uint8_t)starts[i];
+	c->step_undef[count] = undef;
 	c->undef_flags = undef;
 	snprintf(c->note, sizeof c->note, "%u instructions", count);
 	finish(b);
 }
 
 /* ---- entry points -------------------------------------------------------- */
+
+bool gen_form_tested(const struct gen *g, unsigned fi)
+{
+	return fi < NFORMS && g->form_used[fi];
+}
+
+void gen_prefix(const struct gcase *c, unsigned k, struct gcase *out)
+{
+	*out = *c;
+	if (k >= c->nsteps)
+		return;
+	out->nsteps = (uint8_t)k;
+	out->w.code_len = c->step_off[k];
+	out->undef_flags = c->step_undef[k];
+	/* Jumps past the cut land on the new end. */
+	for (unsigned i = 0; i < k; i++) {
+		if (c->step_jump[i] == 0xFF || c->step_jump[i] <= k)
+			continue;
+		unsigned next = c->step_off[i + 1];
+		out->w.code[next - 1] = (uint8_t)(c->step_off[k] - next);
+		out->step_jump[i] = (uint8_t)k;
+	}
+	snprintf(out->note, sizeof out->note, "first %u instructions", k);
+}
+
+uint32_t gen_undef_at(const struct gcase *c, uint32_t eip)
+{
+	for (unsigned i = 0; i < c->nsteps; i++)
+		if (eip == DIFF_CODE_ADDR + c->step_off[i])
+			return c->step_undef[i];
+	return c->undef_flags;
+}
 
 const char *gen_form_name(unsigned fi, char *buf, size_t len)
 {
@@ -1373,7 +1432,21 @@ const char *gen_form_name(unsigned fi, char *buf, size_t len)
 	return buf;
 }
 
-int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale)
+/* Is the form's mnemonic in the comma-separated list? */
+static bool listed(const struct form *f, const char *list)
+{
+	size_t n = strlen(f->mnem);
+	for (const char *p = list; p && *p; ) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, f->mnem, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const char *seq_skip)
 {
 	memset(g, 0, sizeof *g);
 	g->rng = seed ? seed : 1;
@@ -1389,7 +1462,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale)
 		gen_lock(g, fi);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
-		if (seq_form_ok(&forms[fi]))
+		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))
 			pool[npool++] = fi;
 	for (unsigned i = 0; i < nseq && npool; i++)
 		gen_sequence(g, pool, npool);

@@ -13,7 +13,8 @@
  * default 3000), VMD_DIFF_SCALE (cases per form multiplier, default 1),
  * VMD_DIFF_GROUP (run only groups whose name contains it), VMD_DIFF_SHOW
  * (mismatches printed per group, default 2), VMD_DIFF_FRESH=1 (a new CPU
- * for every case).
+ * for every case), VMD_DIFF_SEQ_SKIP=xchg,das (mnemonics left out of the
+ * random sequences: a diagnosis aid for looking past a known bug).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -90,6 +91,20 @@ static const char *trap_name(uint32_t t, char *buf, size_t len)
 }
 
 /*
+ * The flags undefined for this outcome: a fault stops before the
+ * faulting instruction changed anything, so its undefined flags do not
+ * apply; in a sequence, those undefined at the faulting instruction do.
+ */
+static uint32_t undef_for(const struct gcase *gc, const struct diff_result *n)
+{
+	if (n->trap == DIFF_TRAP_NONE)
+		return gc->undef_flags;
+	if (gc->nsteps)
+		return gen_undef_at(gc, n->eip);
+	return (n->eip == DIFF_CODE_ADDR ? 0 : gc->undef_flags) | gc->fault_undef_flags;
+}
+
+/*
  * Compares one case. Returns true if equal; otherwise describes the
  * differences in `why`.
  */
@@ -136,7 +151,7 @@ static bool compare(const struct gcase *gc, const struct diff_result *n, const s
 		SAY("%s: native %08x, ours %08x; ", gpr_name[r], n->gpr[r], e->gpr[r]);
 		same = false;
 	}
-	uint32_t mask = CMP_FLAGS & ~gc->undef_flags;
+	uint32_t mask = CMP_FLAGS & ~undef_for(gc, n);
 	uint32_t fd = (n->eflags ^ e->eflags) & mask;
 	if (fd) {
 		char names[64];
@@ -197,9 +212,11 @@ static void print_disasm(const struct diff_case *c)
 		char line[256];
 		unsigned lines = 0;
 		while (fgets(line, sizeof line, p)) {
-			if (strncmp(line, "  3", 3) != 0 || lines >= 24)
+			/* "30000000:\t91   \txchg   %eax,%ecx": address, bytes, text. */
+			char *tab = strchr(line, '\t');
+			if (strncmp(line, "3", 1) != 0 || !tab || !strchr(tab + 1, '\t') || lines >= 24)
 				continue;
-			printf("      %s", line);
+			printf("    %.8s  %s", line, strchr(tab + 1, '\t') + 1);
 			lines++;
 		}
 		pclose(p);
@@ -236,9 +253,9 @@ static void print_case(const struct gen *g, const struct gcase *gc, const struct
 			printf("%s=%08x ", gpr_name[i], r->gpr[i]);
 		printf("eflags=%08x mem=%u bytes\n", r->eflags, r->nchanges);
 	}
-	if (gc->undef_flags) {
+	if (undef_for(gc, n)) {
 		char u[64];
-		flag_names(gc->undef_flags, u, sizeof u);
+		flag_names(undef_for(gc, n), u, sizeof u);
 		printf("  undefined flags (masked): %s\n", u);
 	}
 	printf("  differs: %s\n", why);
@@ -335,7 +352,91 @@ static char *default_runner(const char *argv0)
 struct group_stat {
 	unsigned cases, bad, shown;
 	char first[200];
+	unsigned *bad_by_form;  /* [forms_total + 1]: the last is sequences */
+	unsigned *culprits;     /* [forms_total]: sequences' first bad instruction */
 };
+
+/* "xchg (91) x40, das (2F) x2": where a group's mismatches are. */
+static void print_bad_forms(const struct group_stat *s, unsigned nforms, const char *what)
+{
+	char name[64];
+	unsigned listed = 0;
+	printf("  %s:", what);
+	for (unsigned f = 0; f < nforms && listed < 12; f++) {
+		if (!s->bad_by_form[f])
+			continue;
+		printf("%s %s x%u", listed ? "," : "", gen_form_name(f, name, sizeof name), s->bad_by_form[f]);
+		listed++;
+	}
+	printf("\n");
+}
+
+#define MAX_TRACED 400
+
+/*
+ * For mismatching random sequences: runs every prefix on both sides and
+ * finds the shortest that already differs; its last instruction is the
+ * culprit. Counts culprits per form and prints the shortest prefixes.
+ */
+static void trace_sequences(const struct gen *g, struct emu *emu, const char *runner,
+                            const size_t *bad, size_t nbad, struct group_stat *gs, unsigned show)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < nbad; i++)
+		total += g->cases[bad[i]].nsteps;
+	if (!total)
+		return;
+	struct gcase *pre = calloc(total, sizeof *pre);
+	const struct diff_case **pc = calloc(total, sizeof *pc);
+	struct diff_result *pn = calloc(total, sizeof *pn);
+	if (!pre || !pc || !pn) {
+		printf("cpu_diff: out of memory tracing sequences\n");
+		goto out;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < nbad; i++) {
+		const struct gcase *c = &g->cases[bad[i]];
+		for (unsigned k = 1; k <= c->nsteps; k++) {
+			gen_prefix(c, k, &pre[m]);
+			pre[m].w.id = (uint32_t)m;
+			pc[m] = &pre[m].w;
+			m++;
+		}
+	}
+	char why[1024];
+	if (native_run(runner, pc, m, pn, why, sizeof why) != 0) {
+		printf("cpu_diff: tracing sequences: %s\n", why);
+		goto out;
+	}
+	m = 0;
+	for (size_t i = 0; i < nbad; i++) {
+		const struct gcase *c = &g->cases[bad[i]];
+		struct group_stat *s = &gs[c->group];
+		bool found = false;
+		for (unsigned k = 1; k <= c->nsteps; k++, m++) {
+			if (found)
+				continue;
+			struct diff_result ours;
+			uint32_t outside_addr = 0;
+			enum emu_status st = emu_run(emu, &pre[m].w, &ours, &outside_addr);
+			if (compare(&pre[m], &pn[m], &ours, st, outside_addr, why, sizeof why))
+				continue;
+			found = true;
+			if (!s->culprits)
+				s->culprits = calloc(g->forms_total, sizeof *s->culprits);
+			if (s->culprits)
+				s->culprits[c->step_form[k - 1]]++;
+			if (s->shown < show) {
+				s->shown++;
+				print_case(g, &pre[m], &pn[m], st == EMU_OK ? &ours : NULL, why);
+			}
+		}
+	}
+out:
+	free(pre);
+	free(pc);
+	free(pn);
+}
 
 int main(int argc, char **argv)
 {
@@ -362,7 +463,7 @@ int main(int argc, char **argv)
 	printf("PASS cpu_diff/native_harness\n");
 
 	struct gen g;
-	if (gen_all(&g, seed, nseq, scale) != 0) {
+	if (gen_all(&g, seed, nseq, scale, getenv("VMD_DIFF_SEQ_SKIP")) != 0) {
 		printf("FAIL cpu_diff/generate: case generation failed\n");
 		gen_free(&g);
 		free(runner);
@@ -387,6 +488,14 @@ int main(int argc, char **argv)
 	printf("cpu_diff: %u of %u forms in translator/insns.def exercised; %zu cases in %u groups "
 	       "(seed %llu, %u random sequences)\n", g.forms_tested, g.forms_total, n, g.ngroups,
 	       (unsigned long long)seed, nseq);
+	/* What is deliberately not compared (README.md says why). */
+	printf("cpu_diff: not exercised:");
+	for (unsigned f = 0, shown = 0; f < g.forms_total; f++) {
+		char name[64];
+		if (!gen_form_tested(&g, f))
+			printf("%s %s", shown++ ? "," : "", gen_form_name(f, name, sizeof name));
+	}
+	printf("\n");
 	if (native_run(runner, cases, n, nat, why, sizeof why) != 0) {
 		printf("FAIL cpu_diff/native: %s\n", why);
 		return 1;
@@ -405,6 +514,11 @@ int main(int argc, char **argv)
 	}
 
 	unsigned long total_bad = 0;
+	size_t *bad_seq = calloc(MAX_TRACED, sizeof *bad_seq), nbad_seq = 0;
+	if (!bad_seq) {
+		printf("FAIL cpu_diff/setup: out of memory\n");
+		return 1;
+	}
 	for (size_t j = 0; j < n; j++) {
 		const struct gcase *gc = &g.cases[index[j]];
 		struct diff_result ours;
@@ -416,15 +530,25 @@ int main(int argc, char **argv)
 			continue;
 		s->bad++;
 		total_bad++;
+		if (!s->bad_by_form)
+			s->bad_by_form = calloc(g.forms_total + 1, sizeof *s->bad_by_form);
+		if (s->bad_by_form)
+			s->bad_by_form[gc->form < g.forms_total ? gc->form : g.forms_total]++;
 		if (!s->first[0]) {
 			char name[64];
-			snprintf(s->first, sizeof s->first, "%s: %s", gen_form_name(gc->form, name, sizeof name), why);
+			snprintf(s->first, sizeof s->first, "%s: %.120s", gen_form_name(gc->form, name, sizeof name), why);
+		}
+		if (gc->nsteps) {
+			if (nbad_seq < MAX_TRACED)
+				bad_seq[nbad_seq++] = index[j];
+			continue;       /* shown below, cut down to its first culprit */
 		}
 		if (s->shown < show) {
 			s->shown++;
 			print_case(&g, gc, &nat[j], st == EMU_OK ? &ours : NULL, why);
 		}
 	}
+	trace_sequences(&g, emu, runner, bad_seq, nbad_seq, gs, show);
 	double t2 = now_s();
 	emu_free(emu);
 
@@ -437,9 +561,17 @@ int main(int argc, char **argv)
 		else
 			printf("FAIL cpu_diff/%s: %u of %u cases differ; first: %.150s\n", g.groups[k],
 			       s->bad, s->cases, s->first);
+		if (s->bad && s->bad_by_form && (s->bad_by_form[g.forms_total] < s->bad))
+			print_bad_forms(s, g.forms_total, "mismatching forms");
+		if (s->culprits)
+			print_bad_forms(&(struct group_stat){ .bad_by_form = s->culprits }, g.forms_total,
+			                "first differing instruction of the sequences");
+		free(s->bad_by_form);
+		free(s->culprits);
 	}
 	printf("cpu_diff: %u forms, %zu cases, %lu mismatched (native %.1f s, ours %.1f s)\n",
 	       g.forms_tested, n, total_bad, t1 - t0, t2 - t1);
+	free(bad_seq);
 	free(cases);
 	free(index);
 	free(nat);
