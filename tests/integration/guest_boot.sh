@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# vmd-guest boots the board's multiboot test kernel: COM1 output on stdout,
+# the multiboot info it was given, isa-debug-exit status, option errors.
+. "$VMD_TOP/tests/lib.sh"
+G=$VMD_BUILD/vmd-guest
+K=$VMD_BUILD/tests/guests/board/kernel.elf
+[ -x "$G" ] || { fail built "no $G"; exit 0; }
+
+echo "module text" >"$T_TMP/mod"
+timeout 60 "$G" -m 32M -k "$K" -a "info exit=5" -i "$T_TMP/mod arg1" --debug-exit \
+	</dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+rc=$?
+check exit_status [ "$rc" = 11 ]
+check banner grep -q "board test kernel" "$T_TMP/out"
+check multiboot_magic grep -q "magic 0x2badb002" "$T_TMP/out"
+check cmdline grep -q "cmdline info exit=5" "$T_TMP/out"
+check mem_upper grep -q "mem_upper 31680" "$T_TMP/out"
+check loader_name grep -q "loader vmd" "$T_TMP/out"
+check module grep -q "module 12 bytes .* aligned 1 $T_TMP/mod arg1" "$T_TMP/out"
+check e820_ram_high grep -q "mmap 0x00100000 0x01ef0000 1" "$T_TMP/out"
+
+# Without --debug-exit the port is nobody's: the kernel goes on, and its
+# reset request then ends the process because of --no-reboot.
+timeout 60 "$G" -m 32M -k "$K" -a "exit=5 reset=port92" --no-reboot </dev/null >"$T_TMP/out2" 2>"$T_TMP/err2"
+rc=$?
+check debug_exit_off [ "$rc" = 0 ]
+check debug_exit_off_output grep -q "exit did not happen" "$T_TMP/out2"
+
+# Configuration errors: status 2 and a message.
+"$G" --bogus >/dev/null 2>"$T_TMP/e1"; rc=$?
+check unknown_option [ "$rc" = 2 ]
+"$G" -m 8T -k "$K" >/dev/null 2>"$T_TMP/e2"; rc=$?
+check bad_memory [ "$rc" = 2 ]
+"$G" -m 32M -k /nonexistent </dev/null >/dev/null 2>"$T_TMP/e3"; rc=$?
+check missing_kernel [ "$rc" = 2 ]
+check missing_kernel_message grep -q "/nonexistent" "$T_TMP/e3"
+"$G" --help >"$T_TMP/help"; rc=$?
+check help [ "$rc" = 0 ]
+check help_contract grep -q -- "--control-fd" "$T_TMP/help"

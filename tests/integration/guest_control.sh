@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The JSON-RPC control channel (--control-fd) and the idle cost of a halted guest.
+. "$VMD_TOP/tests/lib.sh"
+G=$VMD_BUILD/vmd-guest
+K=$VMD_BUILD/tests/guests/board/kernel.elf
+[ -x "$G" ] || { fail built "no $G"; exit 0; }
+
+timeout 120 python3 - "$G" "$K" <<'PY'
+import json, os, socket, subprocess, sys, time
+g, k = sys.argv[1], sys.argv[2]
+
+def result(name, ok, why=""):
+    print(("PASS guest_control/%s" % name) if ok else ("FAIL guest_control/%s: %s" % (name, why)))
+
+def start(cmdline, extra=()):
+    a, b = socket.socketpair()
+    p = subprocess.Popen([g, "-m", "32M", "-k", k, "-a", cmdline, "--control-fd", str(b.fileno()), *extra],
+                         pass_fds=[b.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    b.close()
+    a.settimeout(10)
+    return p, a, a.makefile("rb")
+
+def call(sock, f, method, id_):
+    sock.sendall((json.dumps({"jsonrpc": "2.0", "id": id_, "method": method}) + "\n").encode())
+    while True:
+        m = json.loads(f.readline())
+        if m.get("id") == id_:
+            return m
+
+def notifications(f):
+    out = []
+    for line in f:
+        out.append(json.loads(line))
+    return out
+
+p, s, f = start("halt")
+time.sleep(0.5)
+r = call(s, f, "status", 1)
+st = r.get("result", {})
+result("status", st.get("state") in ("halted", "running") and st.get("insns", 0) > 0 and st.get("uptime_ns", 0) > 0, r)
+# Idle: a halted guest costs next to no host CPU.
+with open("/proc/%d/stat" % p.pid) as fh:
+    t0 = sum(int(x) for x in fh.read().split(")")[1].split()[11:13])
+time.sleep(2)
+with open("/proc/%d/stat" % p.pid) as fh:
+    t1 = sum(int(x) for x in fh.read().split(")")[1].split()[11:13])
+ticks = os.sysconf("SC_CLK_TCK")
+cpu = (t1 - t0) / ticks
+result("idle_cpu", cpu < 0.1, "%.3f s of CPU in 2 s while halted" % cpu)
+r = call(s, f, "pause", 2)
+result("pause", r.get("result", {}).get("state") == "paused", r)
+u0 = call(s, f, "status", 3)["result"]["uptime_ns"]
+time.sleep(0.3)
+u1 = call(s, f, "status", 4)["result"]["uptime_ns"]
+result("paused_time_stands", u0 == u1, "%d -> %d" % (u0, u1))
+r = call(s, f, "resume", 5)
+result("resume", r.get("result", {}).get("state") in ("running", "halted"), r)
+r = call(s, f, "nosuchmethod", 6)
+result("unknown_method", r.get("error", {}).get("code") == -32601, r)
+s.sendall(b"this is not json\n")
+m = json.loads(f.readline())
+while m.get("method") == "state":
+    m = json.loads(f.readline())
+result("parse_error", m.get("error", {}).get("code") == -32700, m)
+r = call(s, f, "reset", 7)
+result("reset", "result" in r, r)
+r = call(s, f, "quit", 8)
+result("quit", "result" in r, r)
+rest = notifications(f)
+rc = p.wait(10)
+result("quit_status", rc == 0, rc)
+# vmd asked for the quit: no shutdown notification (those say why the guest stopped itself).
+result("quit_no_shutdown_notification", not [m for m in rest if m.get("method") == "shutdown"], rest)
+
+# A guest that leaves through isa-debug-exit tells vmd why before exiting.
+p, s, f = start("exit=4", ["--debug-exit"])
+msgs = notifications(f)
+rc = p.wait(10)
+sd = [m for m in msgs if m.get("method") == "shutdown"]
+result("debug_exit_notification", sd and sd[0]["params"] == {"reason": "debug-exit", "code": 9}, msgs)
+result("debug_exit_status", rc == 9, rc)
+st = [m for m in msgs if m.get("method") == "state"]
+result("state_notification", len(st) >= 1, msgs)
+PY
