@@ -195,6 +195,7 @@ enum acc { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
 bool mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, bool fault, uint32_t *phys);
 uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user);
 void mmu_write_slow(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val, bool user);
+uint32_t mmu_read_rmw_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user);
 /* Host pointer for `size` bytes at lin within one page, for reading and writing, or NULL. */
 uint8_t *mmu_rw_ptr(struct cpu *cpu, uint32_t lin, unsigned size, bool user);
 void mmu_read_buf(struct cpu *cpu, uint32_t lin, void *buf, unsigned len, bool user);
@@ -220,6 +221,21 @@ static inline uint32_t lin_read(struct cpu *cpu, uint32_t lin, unsigned size, bo
 		}
 	}
 	return mmu_read_slow(cpu, lin, size, user);
+}
+
+/* Read for a read-modify-write: hits only a writable entry. */
+static inline uint32_t lin_read_rmw(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
+{
+	const struct tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->vwrite == (lin & ~0xfffu) && (lin & 0xfff) <= 4096 - size)) {
+		const uint8_t *p = e->host + (lin & 0xfff);
+		switch (size) {
+		case 1: return *p;
+		case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+		default: { uint32_t v; memcpy(&v, p, 4); return v; }
+		}
+	}
+	return mmu_read_rmw_slow(cpu, lin, size, user);
 }
 
 static inline void lin_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val, bool user)

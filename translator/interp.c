@@ -35,9 +35,12 @@ static inline uint32_t rmw_read(struct cpu *cpu, const struct insn *in, unsigned
                                 bool write)
 {
 	d->mem = in->is_mem;
+	d->lin = 0;
 	if (!in->is_mem)
 		return reg_get(cpu, in->rm, size);
 	d->lin = seg_lin(cpu, in->seg, ea_of(cpu, in), size, write);
+	if (write)
+		return lin_read_rmw(cpu, d->lin, size, cpu_user(cpu));
 	return lin_read(cpu, d->lin, size, cpu_user(cpu));
 }
 
@@ -608,7 +611,8 @@ void h_bt(struct cpu *cpu, const struct insn *in)
 		bit = off & (bits - 1);
 		d.mem = true;
 		d.lin = seg_lin(cpu, in->seg, ea, size, write);
-		a = lin_read(cpu, d.lin, size, cpu_user(cpu));
+		a = write ? lin_read_rmw(cpu, d.lin, size, cpu_user(cpu))
+		          : lin_read(cpu, d.lin, size, cpu_user(cpu));
 	}
 	uint32_t cf = (a >> bit) & 1;
 	switch (in->arg) {

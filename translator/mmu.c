@@ -186,6 +186,26 @@ uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
 	return lo | (hi << (8 * first));
 }
 
+/* The read half of a read-modify-write: translated for writing, as the
+ * hardware does, so a fault reports W=1 and nothing is read twice. */
+uint32_t mmu_read_rmw_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
+{
+	if ((lin & 0xfff) + size <= 4096) {
+		uint32_t phys = fill(cpu, lin, ACC_WRITE, user);
+		const struct tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+		if (e->vread == (lin & ~0xfffu)) {
+			uint32_t v = 0;
+			memcpy(&v, e->host + (lin & 0xfff), size);
+			return v;
+		}
+		return cpu->bus.mmio_read(cpu->bus.opaque, phys, size);
+	}
+	unsigned first = 4096 - (lin & 0xfff);
+	fill(cpu, lin, ACC_WRITE, user);
+	fill(cpu, lin + first, ACC_WRITE, user);
+	return mmu_read_slow(cpu, lin, size, user);
+}
+
 static void write_phys_checked(struct cpu *cpu, uint32_t phys, unsigned size, uint32_t val)
 {
 	if (page_has_code(cpu, phys))

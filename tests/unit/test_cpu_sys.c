@@ -1,0 +1,337 @@
+/*
+ * System-level CPU tests with small assembled programs
+ * (tests/unit/test_cpu_progs/, one .S each): real to protected mode, paging and #PF,
+ * TLB flushing, self-modifying code, REP resumption after a fault,
+ * interrupts with the STI shadow and HLT, precise exceptions, double and
+ * triple faults, save/load.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/sbuf.h"
+#include "tests/unit/harness.h"
+#include "tests/unit/test_cpu_bus.h"
+#include "test_cpu_progs.h"
+
+#define LOAD 0x8000
+#define REC_VEC 0x7000
+#define REC_ERR 0x7004
+#define REC_EIP 0x7008
+#define REC_COUNT 0x700c
+#define REC_CR2 0x7010
+#define REC_REGS 0x7020
+#define OUT 0x7400
+
+#define START32(m, prog, entry) \
+	do { tm_load((m), LOAD, prog, sizeof(prog)); tm_flat32((m), (entry), 0x20000); } while (0)
+
+static void real_to_protected(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	tm_load(m, LOAD, prog_pmode, sizeof(prog_pmode));
+	tm_real(m, PROG_pmode_start, 0x7c00);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	struct cpu_regs r;
+	cpu_get_regs(m->cpu, &r);
+	CHECK_EQ(t, m->ram[OUT] | m->ram[OUT + 1] << 8, 0x4242);      /* INT 40h through the IVT */
+	CHECK_EQ(t, r.gpr[R_EAX], 0x12345678);
+	CHECK_EQ(t, r.seg[S_CS].sel, 0x08);
+	CHECK_EQ(t, r.seg[S_SS].sel, 0x10);
+	CHECK_EQ(t, r.seg[S_CS].limit, 0xffffffffu);
+	CHECK(t, r.cr0 & 1);
+	CHECK_EQ(t, r.gpr[R_ESP], 0x9000);
+	/* the descriptors got their accessed bits */
+	uint32_t gdt = PROG_pmode_gdt;
+	CHECK(t, tm_rd32(m, gdt + 8 + 4) & 0x100);
+	CHECK(t, tm_rd32(m, gdt + 16 + 4) & 0x100);
+	tm_free(m);
+}
+
+static void paging_faults_and_tlb(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_paging, PROG_paging_start);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT + 0), 2);            /* supervisor write, not present */
+	CHECK_EQ(t, tm_rd32(m, OUT + 4), 0x300010);
+	CHECK_EQ(t, tm_rd32(m, 0x300010), 0xabcd);      /* retried after the fix */
+	CHECK_EQ(t, tm_rd32(m, OUT + 8), 3);            /* protection, write */
+	CHECK_EQ(t, tm_rd32(m, OUT + 12), 0x301000);
+	CHECK_EQ(t, tm_rd32(m, 0x301000), 0x5555);
+	CHECK_EQ(t, tm_rd32(m, OUT + 16), 0x11111111);
+	CHECK_EQ(t, tm_rd32(m, OUT + 20), 0x11111111);  /* stale until INVLPG */
+	CHECK_EQ(t, tm_rd32(m, OUT + 24), 0x22222222);
+	CHECK_EQ(t, tm_rd32(m, OUT + 28) & 0x60, 0x20); /* accessed, not dirty */
+	CHECK_EQ(t, tm_rd32(m, OUT + 32) & 0x60, 0x60); /* dirty after a write */
+	CHECK_EQ(t, tm_rd32(m, OUT + 36), 0x11111111);  /* CR3 reload flushed */
+	CHECK_EQ(t, tm_rd32(m, OUT + 40), 2);           /* exactly two page faults */
+	tm_free(m);
+}
+
+static void self_modifying_code(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_smc, PROG_smc_start);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 1);       /* the rewritten next instruction ran */
+	CHECK_EQ(t, tm_reg(m, R_EBX), 21);      /* 1 + 10 + 10: the cached block was dropped */
+	tm_free(m);
+}
+
+static void dma_write_invalidates(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	/* mov eax, 1; hlt  -- run, then patch by "DMA" and run again */
+	static const uint8_t code[] = { 0xb8, 1, 0, 0, 0, 0xf4 };
+	START32(m, code, 0x8000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 1);
+	m->ram[0x8001] = 7;
+	cpu_phys_written(m->cpu, 0x8001, 1);
+	tm_flat32(m, 0x8000, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 7);
+	tm_free(m);
+}
+
+static void rep_fault_resumes(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_repfault, PROG_repfault_start);
+	CHECK_EQ(t, cpu_run(m->cpu, 1000000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_COUNT), 1);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_repfault_rep_insn);
+	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x311000);
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 4), 0x800);   /* ECX at the fault: half done */
+	struct cpu_regs r;
+	cpu_get_regs(m->cpu, &r);
+	CHECK_EQ(t, r.gpr[R_ECX], 0);
+	CHECK_EQ(t, r.gpr[R_ESI], 0x101000);
+	CHECK_EQ(t, r.gpr[R_EDI], 0x311800);
+	bool all = true;
+	for (uint32_t a = 0x310800; a < 0x311800; a++)
+		all = all && m->ram[a] == 0x5a;
+	CHECK(t, all);
+	CHECK_EQ(t, m->ram[0x311800], 0);
+	tm_free(m);
+}
+
+static void interrupts_sti_shadow_hlt(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_irq, PROG_irq_start);
+	m->vector = 0x20;
+	cpu_set_irq(m->cpu, true);
+	/* IF=0 at first: the interrupt waits for STI plus one instruction */
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->acks, 1);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 0x20);
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 12), 1);       /* EBX: the shadowed INC ran first */
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_irq_first_hlt);
+	CHECK_EQ(t, tm_rd32(m, OUT), 1);
+	/* now halted with nothing pending: stays halted */
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_HALT);
+	CHECK(t, tm_reg(m, R_ECX) != 0x77);
+	cpu_set_irq(m->cpu, true);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->acks, 2);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_irq_after_hlt);
+	CHECK_EQ(t, tm_reg(m, R_ECX), 0x77);
+	/* IF=0 now: a raised line is not taken */
+	cpu_set_irq(m->cpu, true);
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->acks, 2);
+	tm_free(m);
+}
+
+static void exceptions_are_precise(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+
+	START32(m, prog_except, PROG_except_t_de);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 0);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_de_insn);
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 0), 0x11);
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 8), 0x44);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_except_t_gp, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
+	CHECK_EQ(t, tm_rd32(m, REC_ERR), 0x1234);     /* TI=1: the (absent) LDT */
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_gp_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_except_t_ud, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 6);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_ud_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_except_t_long, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
+	CHECK_EQ(t, tm_rd32(m, REC_ERR), 0);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_long_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_except_t_pf, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 14);
+	CHECK_EQ(t, tm_rd32(m, REC_ERR), 2);            /* RMW: reported as a write */
+	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x301000);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_pf_insn);
+	CHECK_EQ(t, tm_rd32(m, 0x300ffc), 0x01020304);  /* no byte of the split write landed */
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 12), 0x99);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_except_t_bound, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 5);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_bound_insn);
+	tm_free(m);
+}
+
+static void triple_fault_shuts_down(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_except, PROG_except_t_triple);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_SHUTDOWN);
+	tm_free(m);
+}
+
+static void save_load_roundtrip(struct test *t)
+{
+	struct tmachine *a = tm_new(true), *b = tm_new(true);
+	REQUIRE(t, a && b);
+	START32(a, prog_smc, PROG_smc_start);
+	cpu_run(a->cpu, 40);            /* somewhere in the middle */
+	struct sbuf sb;
+	sbuf_init(&sb);
+	cpu_save(a->cpu, &sb);
+	REQUIRE(t, !sb.error);
+	memcpy(b->ram, a->ram, TM_RAM);
+	struct sbuf rd;
+	sbuf_init_read(&rd, sb.data, sb.len);
+	REQUIRE(t, cpu_load(b->cpu, &rd) == 0);
+	struct cpu_regs ra, rb;
+	cpu_get_regs(a->cpu, &ra);
+	cpu_get_regs(b->cpu, &rb);
+	CHECK(t, memcmp(&ra, &rb, sizeof(ra)) == 0);
+	CHECK_EQ(t, cpu_run(a->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, cpu_run(b->cpu, 100000), CPU_EXIT_HALT);
+	cpu_get_regs(a->cpu, &ra);
+	cpu_get_regs(b->cpu, &rb);
+	CHECK(t, memcmp(&ra, &rb, sizeof(ra)) == 0);
+	CHECK_EQ(t, rb.gpr[R_EBX], 21);
+	/* a corrupt image is refused and changes nothing */
+	sb.data[20] ^= 0xff;
+	sbuf_init_read(&rd, sb.data, sb.len / 2);
+	CHECK(t, cpu_load(b->cpu, &rd) != 0);
+	struct cpu_regs rc;
+	cpu_get_regs(b->cpu, &rc);
+	CHECK(t, memcmp(&rb, &rc, sizeof(rb)) == 0);
+	sbuf_free(&sb);
+	tm_free(a);
+	tm_free(b);
+}
+
+static void request_exit_from_io(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	/* out 0xe9, al; mov ebx, 5; hlt */
+	static const uint8_t code[] = { 0xb0, 0x41, 0xe6, 0xe9, 0xbb, 5, 0, 0, 0, 0xf4 };
+	START32(m, code, 0x8000);
+	m->exit_on_out = true;
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_REQUEST);
+	CHECK_EQ(t, m->nio, 1);
+	CHECK_EQ(t, m->io[0].port, 0xe9);
+	CHECK_EQ(t, m->io[0].value, 0x41);
+	CHECK_EQ(t, tm_reg(m, R_EBX), 0);       /* stopped right after the OUT */
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EBX), 5);
+	tm_free(m);
+}
+
+static void budget_and_count(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	static const uint8_t code[] = { 0x40, 0xeb, 0xfd };     /* 1: inc eax; jmp 1b */
+	START32(m, code, 0x8000);
+	uint64_t c0 = cpu_insn_count(m->cpu);
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_BUDGET);
+	uint64_t ran = cpu_insn_count(m->cpu) - c0;
+	CHECK(t, ran >= 1000 && ran < 1000 + 64);
+	CHECK_EQ(t, tm_reg(m, R_EAX), (ran + 1) / 2);
+	tm_free(m);
+}
+
+static void mmio_access(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	/* mov eax, [0xfe000010]; mov [0xfe000020], ebx; hlt */
+	static const uint8_t code[] = { 0xa1, 0x10, 0, 0, 0xfe, 0xbb, 0xcd, 0xab, 0, 0,
+	                                0x89, 0x1d, 0x20, 0, 0, 0xfe, 0xf4 };
+	START32(m, code, 0x8000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 0x12345678);
+	CHECK_EQ(t, m->mmio_reads, 1);
+	CHECK_EQ(t, m->mmio_writes, 1);
+	CHECK_EQ(t, m->mmio_last_addr, 0xfe000020);
+	CHECK_EQ(t, m->mmio_last_value, 0xabcd);
+	tm_free(m);
+}
+
+static void breakpoints_and_single_step(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	static const uint8_t code[] = { 0x40, 0x40, 0x40, 0x40, 0xf4 };
+	START32(m, code, 0x8000);
+	CHECK_EQ(t, cpu_add_breakpoint(m->cpu, 0x8002), 0);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_DEBUG);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 2);
+	cpu_set_single_step(m->cpu, true);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_DEBUG);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 3);
+	cpu_set_single_step(m->cpu, false);
+	CHECK_EQ(t, cpu_remove_breakpoint(m->cpu, 0x8002), 0);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_reg(m, R_EAX), 4);
+	uint8_t buf[4];
+	CHECK_EQ(t, cpu_read_linear(m->cpu, 0x8000, buf, 4), 0);
+	CHECK_EQ(t, buf[0], 0x40);
+	tm_free(m);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness h;
+	harness_init(&h, "cpu_sys", argc, argv);
+	RUN(&h, real_to_protected);
+	RUN(&h, paging_faults_and_tlb);
+	RUN(&h, self_modifying_code);
+	RUN(&h, dma_write_invalidates);
+	RUN(&h, rep_fault_resumes);
+	RUN(&h, interrupts_sti_shadow_hlt);
+	RUN(&h, exceptions_are_precise);
+	RUN(&h, triple_fault_shuts_down);
+	RUN(&h, save_load_roundtrip);
+	RUN(&h, request_exit_from_io);
+	RUN(&h, budget_and_count);
+	RUN(&h, mmio_access);
+	RUN(&h, breakpoints_and_single_step);
+	return harness_done(&h);
+}
