@@ -57,22 +57,22 @@ static bool is_any(const struct form *f, const char *const *list)
  * What can run in a Linux user process and be compared. Skipped: the
  * FPU (its own differential test), CPUID and RDTSC (ours differ on
  * purpose), SYSENTER/SYSEXIT and INT1, descriptor-table reads that UMIP
- * makes the host kernel emulate, LAR/LSL/VERR/VERW (the host's
- * descriptors are not ours), and far transfers through IRET/RETF/CALLF.
+ * makes the host kernel emulate, and LAR/LSL/VERR/VERW (the host's
+ * descriptors are not ours). Far transfers stay at ring 3.
  */
 static enum kind classify(const struct form *f)
 {
 	static const char *const skip[] = {
 		"x87", "fwait", "cpuid", "rdtsc", "sysenter", "sysexit", "int1",
-		"sldt_str", "sdt", "smsw", "lar_lsl", "verrw", "callf", "jmpf",
-		"callf_ind", "jmpf_ind", "retf", "iret", NULL };
+		"sldt_str", "sdt", "smsw", "lar_lsl", "verrw", NULL };
 	static const char *const priv[] = { "cli", "sti", "in", "out", "ins", "outs", "hlt", NULL };
 	static const char *const alu[] = { "alu", "test", "inc", "dec", "neg", "not", NULL };
 	static const char *const mul[] = { "mul", "imul1", "imul2", "imul3", NULL };
 	static const char *const mov[] = { "mov", "movzx", "movsx", "lea", "xchg", "bswap",
 	                                   "cbw", "cwd", "xlat", "nop", NULL };
 	static const char *const branch[] = { "jcc", "jmp", "loop", "call", "ret", "jmp_ind",
-	                                      "call_ind", NULL };
+	                                      "call_ind", "callf", "jmpf", "callf_ind", "jmpf_ind",
+	                                      "retf", "iret", NULL };
 	static const char *const stack[] = { "push", "pop", "pusha", "popa", "enter", "leave",
 	                                     "pushf", "popf", NULL };
 	static const char *const flags[] = { "setflag", "cmc", "sahf", "lahf", "salc", NULL };
@@ -496,6 +496,7 @@ static unsigned imm_lengths(const struct form *f, unsigned osz, bool a16, unsign
 		case Iz: len[n++] = osz == 2 ? 2 : 4; break;
 		case Jz: len[n++] = 4; break;
 		case Ob: case Ov: len[n++] = a16 ? 2 : 4; break;
+		case Ap: len[n++] = osz == 2 ? 2 : 4; len[n++] = 2; break;
 		default: break;
 		}
 	}
@@ -838,6 +839,42 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 			emit(b, &p);
 			filler(b, 1);
 			patch_le(b, c->w.gpr[R_ESP], code_addr(b), 4);
+			finish(b);
+			return true;
+		}
+		if (is(f, "callf") || is(f, "jmpf") || is(f, "callf_ind") || is(f, "jmpf_ind") ||
+		    is(f, "retf") || is(f, "iret")) {
+			/* Far transfers to the end of the snippet, at ring 3.
+			 * The selector is mostly our code segment; the others
+			 * fault the same way in both descriptor tables. */
+			static const uint16_t sels[] = { DIFF_SEL_CODE3, DIFF_SEL_CODE3, DIFF_SEL_CODE3,
+			                                 0x20, DIFF_SEL_DATA3, 0, 0x27, 0x08, 0x0B };
+			uint16_t sel = sels[variant % 9];
+			uint32_t esp = c->w.gpr[R_ESP];
+			bool pushes = is(f, "callf") || is(f, "callf_ind");
+			if (pushes)     /* CS may be pushed as 2 or 4 bytes: zero the slot */
+				patch_le(b, esp - 8, 0, 4), patch_le(b, esp - 4, 0, 4);
+			if (is(f, "callf_ind") || is(f, "jmpf_ind"))
+				ea = plan_operand(b, &p, 6);
+			if (is(f, "retf"))
+				p.imm[0] = below(g, 32) * 4;
+			emit(b, &p);
+			filler(b, 2);
+			uint32_t end = code_addr(b);
+			if (is(f, "callf") || is(f, "jmpf")) {
+				for (int i = 0; i < 4; i++)
+					c->w.code[1 + i] = (uint8_t)(end >> (8 * i));
+				c->w.code[5] = (uint8_t)sel;
+				c->w.code[6] = (uint8_t)(sel >> 8);
+			} else if (mem) {
+				patch_le(b, ea, end, 4);
+				patch_le(b, ea + 4, sel, 2);
+			} else {
+				patch_le(b, esp, end, 4);
+				patch_le(b, esp + 4, sel, 4);
+				if (is(f, "iret"))
+					patch_le(b, esp + 8, r32(g) & ~(F_TF | F_AC | F_VM | 0x7FC00000u), 4);
+			}
 			finish(b);
 			return true;
 		}

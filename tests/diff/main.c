@@ -13,7 +13,8 @@
  * default 3000), VMD_DIFF_SCALE (cases per form multiplier, default 1),
  * VMD_DIFF_GROUP (run only groups whose name contains it), VMD_DIFF_SHOW
  * (mismatches printed per group, default 2), VMD_DIFF_FRESH=1 (a new CPU
- * for every case), VMD_DIFF_SEQ_SKIP=xchg,das (mnemonics left out of the
+ * for every case), VMD_DIFF_VERBOSE=N (print the first N cases of each
+ * group, matching or not), VMD_DIFF_SEQ_SKIP=xchg,das (mnemonics left out of the
  * random sequences: a diagnosis aid for looking past a known bug).
  */
 #include <errno.h>
@@ -229,7 +230,8 @@ static void print_case(const struct gen *g, const struct gcase *gc, const struct
 {
 	char name[64], t[32];
 	const struct diff_case *c = &gc->w;
-	printf("---- mismatch in %s: case %u, %s%s%s\n", g->groups[gc->group], c->id,
+	printf("---- %s in %s: case %u, %s%s%s\n", strcmp(why, "nothing") ? "mismatch" : "match",
+	       g->groups[gc->group], c->id,
 	       gen_form_name(gc->form, name, sizeof name), gc->note[0] ? ", " : "", gc->note);
 	printf("  code:");
 	for (unsigned i = 0; i < c->code_len; i++)
@@ -446,6 +448,7 @@ int main(int argc, char **argv)
 	unsigned scale = (unsigned)env_num("VMD_DIFF_SCALE", 1);
 	unsigned show = (unsigned)env_num("VMD_DIFF_SHOW", 2);
 	bool fresh = env_num("VMD_DIFF_FRESH", 0) != 0;
+	unsigned verbose = (unsigned)env_num("VMD_DIFF_VERBOSE", 0);
 	const char *only = getenv("VMD_DIFF_GROUP");
 	char *runner = argc > 1 ? strdup(argv[1]) : default_runner(argv[0]);
 	if (!runner) {
@@ -526,7 +529,10 @@ int main(int argc, char **argv)
 		enum emu_status st = emu_run(emu, &gc->w, &ours, &outside_addr);
 		struct group_stat *s = &gs[gc->group];
 		s->cases++;
-		if (compare(gc, &nat[j], &ours, st, outside_addr, why, sizeof why))
+		bool same = compare(gc, &nat[j], &ours, st, outside_addr, why, sizeof why);
+		if (s->cases <= verbose)
+			print_case(&g, gc, &nat[j], st == EMU_OK ? &ours : NULL, same ? "nothing" : why);
+		if (same)
 			continue;
 		s->bad++;
 		total_bad++;
