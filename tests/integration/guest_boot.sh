@@ -37,3 +37,12 @@ check missing_kernel_message grep -q "/nonexistent" "$T_TMP/e3"
 "$G" --help >"$T_TMP/help"; rc=$?
 check help [ "$rc" = 0 ]
 check help_contract grep -q -- "--control-fd" "$T_TMP/help"
+
+# The instruction trace covers the requested window of guest time only.
+timeout 60 "$G" -m 32M -k "$K" -a "exit=1" --debug-exit --trace "$T_TMP/trace" </dev/null >/dev/null 2>&1
+entry=$(printf '%08x' "$(nm "$K" | awk '$3 == "_start" { print "0x" $1 }')")
+check trace_first_insn grep -q "^0010:$entry" "$T_TMP/trace"
+timeout 60 "$G" -m 32M -k "$K" -a "exit=1" --debug-exit --trace "$T_TMP/trace2" --trace-from 100000000000 \
+	</dev/null >/dev/null 2>&1
+empty_file() { [ -e "$1" ] && [ ! -s "$1" ]; }
+check trace_window empty_file "$T_TMP/trace2"
