@@ -540,7 +540,36 @@ void pc_save(const struct pc *pc, struct sbuf *sb)
 	acpi_pm_save(&pc->acpi, sb);
 }
 
+static int load_state(struct pc *pc, struct sbuf *sb);
+
+/*
+ * Loads a snapshot. The sections are checked as they are applied, so a
+ * corrupt one can be found after earlier ones changed the machine: the
+ * state from before is saved first and put back on failure.
+ */
 int pc_load(struct pc *pc, struct sbuf *sb)
+{
+	struct sbuf backup, restore;
+	int rc;
+
+	sbuf_init(&backup);
+	pc_save(pc, &backup);
+	if (backup.error) {
+		sbuf_fail(sb, "cannot keep the current state while loading: %s", backup.why);
+		sbuf_free(&backup);
+		return -1;
+	}
+	rc = load_state(pc, sb);
+	if (rc != 0) {
+		sbuf_init_read(&restore, backup.data, backup.len);
+		if (load_state(pc, &restore) != 0)
+			log_err("snapshot load failed and the previous state did not come back: %s", restore.why);
+	}
+	sbuf_free(&backup);
+	return rc;
+}
+
+static int load_state(struct pc *pc, struct sbuf *sb)
 {
 	uint32_t version;
 	uint64_t ram, now;

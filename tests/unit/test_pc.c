@@ -309,10 +309,16 @@ static void save_load(struct test *t)
 			outb(b, 0x70, 0x40);
 			CHECK_EQ(t, inb(b, 0x71), 0x99);
 		}
-		/* Truncated: refused with a message. */
-		sbuf_init_read(&rd, sb.data, sb.len / 2);
+		/* Truncated: refused with a message, and the machine is as it was. */
+		b->mem.ram[0x123456] = 0x55;
+		outb(b, 0x92, 2);
+		sbuf_init_read(&rd, sb.data, sb.len - 10);
 		CHECK(t, pc_load(b, &rd) != 0);
 		CHECK(t, rd.why[0] != 0);
+		CHECK_EQ(t, b->mem.ram[0x123456], 0x55);
+		CHECK(t, b->a20_port92);
+		outb(b, 0x70, 0x40);
+		CHECK_EQ(t, inb(b, 0x71), 0x99);
 	}
 	sbuf_free(&sb);
 	pc_free(a);
