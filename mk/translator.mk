@@ -39,7 +39,7 @@ BENCH_GUEST := $(O)/bench/cpu_bench_guest.bin
 
 $(O)/bench/cpu_bench_guest.elf: bench/cpu_bench_guest.c bench/cpu_bench_start.S
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -O2 -ffreestanding -fno-pic -fno-stack-protector -nostdlib -static \
+	$(CC) -m32 -O2 -ffreestanding -fno-pic -fno-stack-protector -fno-builtin -fno-tree-loop-distribute-patterns -nostdlib -static \
 	    -Wl,-Ttext=0x100000 -Wl,-e,bench_start -Wl,--build-id=none -o $@ \
 	    bench/cpu_bench_start.S bench/cpu_bench_guest.c
 
@@ -52,7 +52,7 @@ $(O)/bench/cpu_bench_guest.h: $(BENCH_GUEST)
 
 $(O)/bench/cpu_bench_native: bench/cpu_bench_guest.c bench/cpu_bench_native.c
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -O2 -ffreestanding -fno-pic -fno-stack-protector -static -o $@ \
+	$(CC) -m32 -O2 -ffreestanding -fno-pic -fno-stack-protector -fno-builtin -fno-tree-loop-distribute-patterns -static -o $@ \
 	    bench/cpu_bench_native.c bench/cpu_bench_guest.c
 
 $(BENCH_CPU): bench/cpu_bench.c $(O)/bench/cpu_bench_guest.h $(O)/bench/cpu_bench_native $(LIBTRANSLATOR) $(LIBUTIL)
