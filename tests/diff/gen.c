@@ -1421,6 +1421,175 @@ chosen:
 	finish(b);
 }
 
+/* ---- self-modifying code, prefixes, alignment checks ------------------- */
+
+static unsigned find_form(unsigned map, unsigned op, unsigned ext)
+{
+	for (unsigned fi = 0; fi < NFORMS; fi++) {
+		const struct form *f = &forms[fi];
+		unsigned span = (f->attr & A_OPREG) ? 8 : 1;
+		if (f->map == map && op >= f->op && op < f->op + span && (f->ext == NX || f->ext == ext))
+			return fi;
+	}
+	return GEN_NO_FORM;
+}
+
+/*
+ * Code that writes its own instruction stream ahead of (or behind) EIP.
+ * The host detects such stores and executes the new bytes; a translator
+ * must drop the stale translation, even inside the block being run.
+ */
+static void gen_smc(struct gen *g, unsigned scale)
+{
+	static const uint8_t repl[] = { 0x48, 0x90, 0x43, 0x4B, 0x40, 0xF8, 0xF9, 0x99 };
+	for (unsigned i = 0; i < 24 * scale; i++) {
+		struct build bb, *b = &bb;
+		/* mov byte [X], new; k x inc ecx; X: inc eax; inc eax */
+		if (!begin(b, g, "smc", find_form(1, 0xC6, 0)))
+			return;
+		unsigned k = below(g, 6);
+		uint32_t x = DIFF_CODE_ADDR + 7 + k;
+		uint8_t nb = repl[below(g, 8)];
+		byte(b, 0xC6); byte(b, 0x05); bytes_le(b, x, 4); byte(b, nb);
+		for (unsigned j = 0; j < k; j++)
+			byte(b, 0x41);
+		byte(b, 0x40); byte(b, 0x40);
+		snprintf(b->c->note, sizeof b->c->note, "patch +%u with %02x", k, nb);
+		finish(b);
+	}
+	for (unsigned i = 0; i < 12 * scale; i++) {
+		struct build bb, *b = &bb;
+		/* mov dword [imm of the next mov], v; mov eax, old */
+		if (!begin(b, g, "smc", find_form(1, 0xC7, 0)))
+			return;
+		uint32_t v = edge32(g);
+		byte(b, 0xC7); byte(b, 0x05); bytes_le(b, DIFF_CODE_ADDR + 10 + 1, 4); bytes_le(b, v, 4);
+		byte(b, 0xB8); bytes_le(b, 0x11111111, 4);
+		snprintf(b->c->note, sizeof b->c->note, "new immediate");
+		finish(b);
+	}
+	for (unsigned i = 0; i < 12 * scale; i++) {
+		struct build bb, *b = &bb;
+		/* L: add byte [Y+2], 1; Y: add eax, imm8; loop L: the
+		 * immediate changes on every pass. */
+		if (!begin(b, g, "smc", find_form(1, 0x80, 0)))
+			return;
+		set_reg(b, R_ECX, 1 + below(g, 6));
+		byte(b, 0x80); byte(b, 0x05); bytes_le(b, DIFF_CODE_ADDR + 7 + 2, 4); byte(b, 1);
+		byte(b, 0x83); byte(b, 0xC0); byte(b, (uint8_t)below(g, 256));
+		byte(b, 0xE2); byte(b, (uint8_t)(0 - 12));
+		snprintf(b->c->note, sizeof b->c->note, "loop rewriting itself");
+		finish(b);
+	}
+	for (unsigned i = 0; i < 12 * scale; i++) {
+		struct build bb, *b = &bb;
+		/* rep movsb new code from the data block over the next bytes. */
+		if (!begin(b, g, "smc", find_form(1, 0xA4, NX)))
+			return;
+		unsigned n = 1 + below(g, 4);
+		uint32_t src = DIFF_DATA_ADDR + 0x3000;
+		uint8_t code[4];
+		for (unsigned j = 0; j < n; j++)
+			code[j] = repl[below(g, 8)];
+		patch(b, src, code, n);
+		set_reg(b, R_ESI, src);
+		set_reg(b, R_EDI, DIFF_CODE_ADDR + 3 + below(g, 2));
+		set_reg(b, R_ECX, n);
+		b->c->w.eflags &= ~F_DF;
+		byte(b, 0xF3); byte(b, 0xA4);
+		byte(b, 0x90);
+		for (unsigned j = 0; j < 5; j++)
+			byte(b, 0x40);
+		snprintf(b->c->note, sizeof b->c->note, "rep movsb over %u code bytes", n);
+		finish(b);
+	}
+}
+
+/* Redundant and repeated prefixes: the last segment override wins, LOCK
+ * may sit anywhere among them, and more than 15 bytes is #GP(0). */
+static void gen_prefixes(struct gen *g, unsigned scale)
+{
+	static const uint8_t seg32[] = { 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65 };
+	static const uint8_t seg16[] = { 0x26, 0x3E, 0x64, 0x65 };
+	unsigned mov_load = find_form(1, 0x8B, NX), add_store = find_form(1, 0x01, NX);
+	for (unsigned i = 0; i < 48 * scale; i++) {
+		struct build bb, *b = &bb;
+		bool a16 = chance(g, 2), store = chance(g, 2);
+		if (!begin(b, g, "prefix", store ? add_store : mov_load))
+			return;
+		struct plan p;
+		memset(&p, 0, sizeof p);
+		p.fi = store ? add_store : mov_load;
+		p.osz = 4;
+		p.mem = true;
+		p.a16 = a16;
+		p.reg = (uint8_t)below(g, 8);
+		plan_operand(b, &p, 4);
+		/* In 16-bit addressing only the LDT-based segments reach the
+		 * block, so the last override is one of them; the earlier
+		 * ones would send the access elsewhere if they won. */
+		unsigned n = 1 + below(g, 4);
+		for (unsigned j = 0; j + 1 < n; j++)
+			p.prefix[p.nprefix++] = seg32[below(g, 6)];
+		p.prefix[p.nprefix++] = a16 ? seg16[below(g, 4)] : seg32[below(g, 6)];
+		p.addr.seg_prefix = 0;
+		if (store && chance(g, 3) && p.nprefix < 4) {
+			unsigned at = below(g, p.nprefix + 1);
+			memmove(p.prefix + at + 1, p.prefix + at, p.nprefix - at);
+			p.prefix[at] = 0xF0;
+			p.nprefix++;
+		}
+		snprintf(b->c->note, sizeof b->c->note, "%u prefixes", p.nprefix);
+		emit(b, &p);
+		finish(b);
+	}
+	for (unsigned len = 12; len <= 17; len++) {
+		for (unsigned i = 0; i < 2 * scale; i++) {
+			struct build bb, *b = &bb;
+			if (!begin(b, g, "prefix", add_store))
+				return;
+			/* add eax, ebx (2 bytes) behind len-2 prefixes */
+			for (unsigned j = 0; j + 2 < len; j++)
+				byte(b, chance(g, 4) ? 0x66 : seg32[below(g, 6)]);
+			byte(b, 0x01); byte(b, 0xD8);
+			snprintf(b->c->note, sizeof b->c->note, "%u bytes long", len);
+			finish(b);
+		}
+	}
+}
+
+/* EFLAGS.AC with CR0.AM at ring 3: misaligned accesses are #AC(0). */
+static void gen_align(struct gen *g, unsigned scale)
+{
+	unsigned mov_load = find_form(1, 0x8B, NX), mov_store = find_form(1, 0x89, NX);
+	unsigned movzw = find_form(2, 0xB7, NX);
+	for (unsigned i = 0; i < 32 * scale; i++) {
+		struct build bb, *b = &bb;
+		unsigned which = below(g, 4);
+		unsigned fi = which == 0 ? mov_load : which == 1 ? mov_store : which == 2 ? movzw : mov_load;
+		if (!begin(b, g, "align", fi))
+			return;
+		/* push flags with AC; popf; the access; (and AC stays set) */
+		uint32_t fl = (r32(g) & (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)) | F_AC | 0x202;
+		byte(b, 0x68); bytes_le(b, fl, 4);
+		byte(b, 0x9D);
+		if (which == 3) {       /* a push through a misaligned ESP */
+			set_reg(b, R_ESP, DIFF_STACK_TOP - 1 - below(g, 3) - 4 * below(g, 4));
+			byte(b, 0x50);
+		} else {
+			unsigned off = below(g, 8);
+			uint32_t t = DIFF_DATA_ADDR + 0x2000 + 8 * below(g, 64) + off;
+			set_reg(b, R_EBX, t);
+			if (which == 2)
+				byte(b, 0x0F);
+			byte(b, which == 0 ? 0x8B : which == 1 ? 0x89 : 0xB7);
+			byte(b, 0x03);                  /* eax, [ebx] */
+			snprintf(b->c->note, sizeof b->c->note, "address %% 8 = %u", off);
+		}
+		finish(b);
+	}
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool gen_form_tested(const struct gen *g, unsigned fi)
@@ -1497,6 +1666,9 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 		gen_form(g, fi, scale);
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		gen_lock(g, fi);
+	gen_smc(g, scale);
+	gen_prefixes(g, scale);
+	gen_align(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))

@@ -58,6 +58,11 @@ diff_exit:
 	mov	%eax, %gs
 	mov	diff_saved_esp, %esp
 	cld
+	/* A test may leave EFLAGS.AC set: the harness's own misaligned
+	 * accesses must not raise #AC. */
+	pushfl
+	andl	$~0x40000, (%esp)
+	popfl
 	pop	%edi
 	pop	%esi
 	pop	%ebx
@@ -67,10 +72,14 @@ diff_exit:
 
 	.globl	diff_restore_fs
 	.type	diff_restore_fs, @function
-/* After a fault: the kernel gave the handler flat DS/ES; FS is still the test's. */
+/* After a fault: the kernel gave the handler flat DS/ES; FS is still the
+ * test's, and EFLAGS.AC may be. */
 diff_restore_fs:
 	mov	diff_saved_fs, %eax
 	mov	%eax, %fs
+	pushfl
+	andl	$~0x40000, (%esp)
+	popfl
 	ret
 	.size	diff_restore_fs, .-diff_restore_fs
 

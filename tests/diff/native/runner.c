@@ -71,6 +71,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	/* First of all: glibc reaches its TLS (and siglongjmp its pointer
 	 * guard) through GS, which may hold the test's selector. */
 	__asm__ volatile("movl %0, %%eax\n\tmovl %%eax, %%gs" : : "m"(diff_saved_gs) : "eax");
+	/* And the test may have set EFLAGS.AC: no #AC in the handler. */
+	__asm__ volatile("pushfl\n\tandl $~0x40000, (%%esp)\n\tpopfl" : : : "memory", "cc");
 	if (!in_test) {
 		static const char msg[] = "native_runner: fault outside a test case\n";
 		if (write(2, msg, sizeof msg - 1) < 0)
