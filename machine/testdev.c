@@ -46,6 +46,7 @@ static uint32_t testdev_read(void *dev, uint32_t port, unsigned size)
 
 	switch (port) {
 	case TESTDEV_E9_PORT:
+	case TESTDEV_SEABIOS_PORT:
 		return 0xe9;
 	case TESTDEV_POST_PORT:
 	case TESTDEV_POST_PORT2:
@@ -65,6 +66,7 @@ static void testdev_write(void *dev, uint32_t port, uint32_t value, unsigned siz
 			t->board.exit(t->board.opaque, (int)(((value & 0xff) << 1) | 1));
 		break;
 	case TESTDEV_E9_PORT:
+	case TESTDEV_SEABIOS_PORT:
 		e9_byte(t, (uint8_t)value);
 		break;
 	case TESTDEV_POST_PORT:
@@ -89,7 +91,8 @@ int testdev_init(struct testdev *t, struct iobus *io, bool debug_exit, FILE *e9_
 		t->board = *board;
 	if (iobus_map(io, TESTDEV_POST_PORT, 1, &testdev_ops, t, "post") != 0 ||
 	    iobus_map(io, TESTDEV_POST_PORT2, 1, &testdev_ops, t, "post2") != 0 ||
-	    iobus_map(io, TESTDEV_E9_PORT, 1, &testdev_ops, t, "debugcon") != 0)
+	    iobus_map(io, TESTDEV_E9_PORT, 1, &testdev_ops, t, "debugcon") != 0 ||
+	    iobus_map(io, TESTDEV_SEABIOS_PORT, 1, &testdev_ops, t, "debugcon2") != 0)
 		return -1;
 	if (debug_exit && iobus_map(io, TESTDEV_EXIT_PORT, 1, &testdev_ops, t, "debug-exit") != 0)
 		return -1;

@@ -7,6 +7,7 @@
  *   0x80, 0x190  POST code ports: the last code is kept and logged (debug)
  *   0xE9         Bochs debug console: bytes go to a file or the log;
  *                reading it returns 0xE9 so a guest can detect it
+ *   0x402        the same console where SeaBIOS writes its messages
  */
 #ifndef MACHINE_TESTDEV_H
 #define MACHINE_TESTDEV_H
@@ -21,6 +22,7 @@
 #define TESTDEV_POST_PORT 0x80
 #define TESTDEV_POST_PORT2 0x190
 #define TESTDEV_E9_PORT 0xe9
+#define TESTDEV_SEABIOS_PORT 0x402
 
 struct testdev_board_ops {
 	/* isa-debug-exit was written: stop the machine with this exit status. */

@@ -193,6 +193,7 @@ static void poweroff_and_debug_exit(struct test *t)
 	outb(plain, 0x190, 0x43);
 	CHECK_EQ(t, plain->testdev.post_code, 0x43);
 	CHECK_EQ(t, inb(plain, 0xe9), 0xe9);
+	CHECK_EQ(t, inb(plain, 0x402), 0xe9);
 	pc_free(pc);
 	pc_free(plain);
 }
