@@ -11,3 +11,8 @@ FAKE_GUEST := $(O)/tests/fake-guest
 $(FAKE_GUEST): $(O)/tests/integration/fake-guest.o $(LIBPROTO) $(LIBUTIL)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBPROTO) $(LIBUTIL) $(call pkglibs,json-c) -lm
 all: $(FAKE_GUEST)
+
+# The control-plane benchmark client, run by hand through bench/control.sh.
+$(O)/bench/control: $(O)/bench/control.o $(LIBPROTO) $(LIBUTIL)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBPROTO) $(LIBUTIL) $(call pkglibs,json-c) -lm
+bench: $(O)/bench/control
