@@ -115,7 +115,9 @@ static void sleep_request(struct acpi_pm *pm, unsigned typ)
 	}
 	/* Only \_S5 is in the DSDT; a guest entering another state wakes at
 	 * once, with WAK_STS telling it so. */
-	log_warn("acpi: sleep type %u requested; not supported, waking at once", typ);
+	if (!pm->warned_sleep)
+		log_warn("acpi: sleep type %u requested; not supported, waking at once", typ);
+	pm->warned_sleep = true;
 	pm->pm1_sts |= ACPI_WAK_STS;
 }
 

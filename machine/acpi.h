@@ -70,6 +70,7 @@ struct acpi_pm {
 	uint8_t other[ACPI_PM_IO_SIZE];   /* +0x10..: PIIX4 registers without function here */
 	bool sci_level;
 	bool powered_off;           /* S5 was entered (until reset) */
+	bool warned_sleep;          /* an unsupported sleep type was reported */
 };
 
 /* Register access by offset into the block (0..ACPI_PM_IO_SIZE-1); the

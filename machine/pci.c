@@ -150,12 +150,16 @@ static void bar_update(struct pci_dev *d, unsigned n)
 	else
 		rc = mmiobus_map(d->bus->mmio, addr, b->size, b->ops, b->opaque, b->name);
 	if (rc < 0) {
+		if (b->warned)
+			return;
+		b->warned = true;
 		log_warn("pci %02x.%u: BAR%u of %s at 0x%x+0x%x overlaps another device; not decoded",
 		         PCI_SLOT(d->devfn), PCI_FUNC(d->devfn), n, d->name, addr, b->size);
 		return;
 	}
 	b->mapped = true;
 	b->mapped_base = addr;
+	b->warned = false;
 }
 
 static void bars_update(struct pci_dev *d)

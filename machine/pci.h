@@ -66,6 +66,8 @@ struct pci_bar {
 	const char *name;
 	bool mapped;
 	uint32_t mapped_base;   /* where it is mapped while `mapped` */
+	bool warned;            /* a failed mapping was reported (once, the
+	                         * guest can retry as often as it likes) */
 };
 
 struct pci_bus;

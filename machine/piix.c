@@ -155,9 +155,12 @@ static void pm_update_mapping(struct piix *p)
 	if (!want)
 		return;
 	if (iobus_map(p->io, base, ACPI_PM_IO_SIZE, &pm_io_ops, p, "acpi-pm") < 0) {
-		log_warn("piix: PM block at 0x%x overlaps another device; not decoded", base);
+		if (!p->pm_warned)
+			log_warn("piix: PM block at 0x%x overlaps another device; not decoded", base);
+		p->pm_warned = true;
 		return;
 	}
+	p->pm_warned = false;
 	p->pm_mapped = true;
 	p->pm_base = base;
 }

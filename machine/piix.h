@@ -52,6 +52,7 @@ struct piix {
 	uint16_t irq_levels;    /* what we drive on each ISA IRQ */
 	bool pm_mapped;
 	uint16_t pm_base;       /* while pm_mapped */
+	bool pm_warned;         /* a failed PM block mapping was reported */
 };
 
 /* Adds 00:01.0 and 00:01.3 (slot 1), maps 0xCF9, becomes the bus's PIRQ

@@ -349,6 +349,76 @@ static void dsdt_disassembles(struct test *t)
 		test_fail(t, __FILE__, __LINE__, "cannot remove %s", dir);
 }
 
+/* Runs the DSDT in ACPICA's own interpreter (acpiexec): the objects the
+ * guest evaluates must give what the board implements. */
+static void dsdt_executes(struct test *t)
+{
+	static uint8_t buf[65536];
+	uint8_t rsdp[ACPI_RSDP_SIZE];
+	struct acpi_tables_layout l;
+	char dir[] = "/tmp/vmd-acpi-XXXXXX", path[128], cmd[768], line[512];
+	FILE *f;
+	long len;
+	int s5_elements = -1, prt_elements = -1, zeros = 0, gsi10 = 0, gsi11 = 0;
+	bool in_s5 = false, hid_ok = false, com1_crs = false, errors = false;
+
+	if (system("command -v acpiexec >/dev/null 2>&1") != 0)
+		SKIP(t, "acpiexec (acpica-tools) not installed");
+	len = acpi_build_tables(&test_cfg, buf, sizeof(buf), rsdp, &l);
+	REQUIRE(t, len > 0);
+	REQUIRE(t, mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	REQUIRE(t, f != NULL);
+	CHECK_EQ(t, fwrite(buf + l.dsdt, 1, (size_t)len - l.dsdt, f), (size_t)len - l.dsdt);
+	CHECK_EQ(t, fclose(f), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._HID; "
+	         "evaluate \\_SB.PCI0._PRT; evaluate \\_SB.PCI0.ISA.COM1._CRS' dsdt.dat "
+	         ">out.txt 2>&1", dir);
+	CHECK_EQ(t, system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	f = fopen(path, "r");
+	REQUIRE(t, f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		int n;
+
+		if (strstr(line, "Evaluating \\_S5"))
+			in_s5 = true;
+		else if (strstr(line, "Evaluating "))
+			in_s5 = false;
+		if (sscanf(line, " [Package] Contains %d Elements", &n) == 1) {
+			if (in_s5 && s5_elements < 0)
+				s5_elements = n;
+			else if (!in_s5 && n > 4)
+				prt_elements = n;
+		}
+		if (in_s5 && strstr(line, "[Integer] = 0000000000000000"))
+			zeros++;
+		if (!in_s5 && strstr(line, "[Integer] = 000000000000000A"))
+			gsi10++;
+		if (!in_s5 && strstr(line, "[Integer] = 000000000000000B"))
+			gsi11++;
+		hid_ok |= strstr(line, "[Integer] = 00000000030AD041") != NULL;
+		/* IO(Decode16, 0x3F8, 0x3F8, 1, 8), IRQNoFlags(){4} */
+		com1_crs |= strstr(line, "47 01 F8 03 F8 03 01 08 22 10 00 79 00") != NULL;
+		errors |= strstr(line, "AE_") != NULL && strstr(line, "AE_OK") == NULL;
+	}
+	fclose(f);
+	CHECK_EQ(t, s5_elements, 4);
+	CHECK(t, zeros >= 2);           /* SLP_TYPa = SLP_TYPb = 0 (S5 on the PIIX4) */
+	CHECK(t, hid_ok);
+	CHECK_EQ(t, prt_elements, 124);
+	/* PIRQ A,B -> 10 and C,D -> 11: each slot has two pins on each. */
+	CHECK_EQ(t, gsi10, 62);
+	CHECK_EQ(t, gsi11, 62);
+	CHECK(t, com1_crs);
+	CHECK(t, !errors);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		test_fail(t, __FILE__, __LINE__, "cannot remove %s", dir);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -361,5 +431,6 @@ int main(int argc, char **argv)
 	RUN(&h, pm_save_load);
 	RUN(&h, tables_parse_back);
 	RUN(&h, dsdt_disassembles);
+	RUN(&h, dsdt_executes);
 	return harness_done(&h);
 }
