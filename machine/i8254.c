@@ -149,6 +149,24 @@ static void peek(const struct i8254_channel *c0, uint64_t T, uint32_t *value, bo
 	eval(&c, T, value, out);
 }
 
+/*
+ * The count software reads at tick T. A count written during this clock
+ * is loaded at the next one; on a PC no ISA read can come back that fast
+ * (an inb takes longer than a PIT clock), and Linux's quick TSC
+ * calibration relies on that, so reads already show the count being
+ * loaded. OUT keeps the datasheet's timing.
+ */
+static uint32_t read_value(const struct i8254_channel *c, uint64_t T)
+{
+	uint32_t v;
+	bool out;
+
+	if (c->load_pending && c->load_tick == T + 1)
+		return cr_count(c) % modulus(c);
+	peek(c, T, &v, &out);
+	return v;
+}
+
 static bool out_at(const struct i8254_channel *c, uint64_t T)
 {
 	uint32_t v;
@@ -448,13 +466,9 @@ static uint8_t status_byte(const struct i8254_channel *c, uint64_t T)
 
 static void latch_count(struct i8254_channel *c, uint64_t T)
 {
-	uint32_t v;
-	bool out;
-
 	if (c->count_latched)
 		return;     /* a second latch before the read is ignored */
-	peek(c, T, &v, &out);
-	c->latch = encode(c, v);
+	c->latch = encode(c, read_value(c, T));
 	c->count_latched = true;
 	c->latch_bytes = c->rw == 3 ? 2 : 1;
 }
@@ -520,11 +534,7 @@ static uint8_t read_count(struct i8254_channel *c, uint64_t T)
 		if (--c->latch_bytes == 0)
 			c->count_latched = false;
 	} else {
-		uint32_t val;
-		bool out;
-
-		peek(c, T, &val, &out);
-		v = encode(c, val);
+		v = encode(c, read_value(c, T));
 		msb = c->rw == 2 || (c->rw == 3 && c->read_msb_next);
 		if (c->rw == 3)
 			c->read_msb_next = !c->read_msb_next;
