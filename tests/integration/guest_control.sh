@@ -82,4 +82,12 @@ result("debug_exit_notification", sd and sd[0]["params"] == {"reason": "debug-ex
 result("debug_exit_status", rc == 9, rc)
 st = [m for m in msgs if m.get("method") == "state"]
 result("state_notification", len(st) >= 1, msgs)
+
+# ACPI S5 from the guest: exit 0 after a shutdown notification "poweroff".
+p, s, f = start("poweroff")
+msgs = notifications(f)
+rc = p.wait(10)
+sd = [m for m in msgs if m.get("method") == "shutdown"]
+result("poweroff_notification", sd and sd[0]["params"]["reason"] == "poweroff", msgs)
+result("poweroff_status", rc == 0, rc)
 PY

@@ -8,12 +8,14 @@
  *               CMOS-independent RAM is not kept: the reboot restarts the kernel)
  *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
  *   halt        sleep with interrupts off (stops for good: for idle tests)
+ *   poweroff    ACPI S5 through PM1a_CNT at 0x604 (where the board puts the PM block)
  *   exit=N      leave through isa-debug-exit with value N (status 2N+1)
  * Words run in order; "done" is printed at the end.
  */
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 #define COM1 0x3f8
@@ -210,6 +212,10 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 			echo();
 		} else if (word_is(w, end, "a20")) {
 			check_a20();
+		} else if (word_is(w, end, "poweroff")) {
+			puts_serial("powering off\n");
+			outw(0x604, 0x2000);    /* SLP_EN with SLP_TYP 0: S5 on the PIIX4 */
+			puts_serial("poweroff did not happen\n");
 		} else if (word_is(w, end, "halt")) {
 			puts_serial("halting\n");
 			for (;;)
