@@ -112,6 +112,7 @@ int i440fx_init(struct i440fx *h, struct pci_bus *bus, uint32_t ram_size,
 	h->dev.wmask[I440FX_SMRAM] = 0x78;
 	if (pci_bus_add(bus, &h->dev, PCI_DEVFN(0, 0)) < 0)
 		return -1;
+	bus->mem_floor = ram_size;
 	i440fx_reset(h);
 	return 0;
 }

@@ -135,7 +135,7 @@ static void bar_update(struct pci_dev *d, unsigned n)
 	if (b->type == PCI_BAR_IO)
 		want = (cmd & PCI_COMMAND_IO) && addr != 0 && (uint64_t)addr + b->size <= 0x10000;
 	else
-		want = (cmd & PCI_COMMAND_MEMORY) && addr != 0 &&
+		want = (cmd & PCI_COMMAND_MEMORY) && addr != 0 && addr >= d->bus->mem_floor &&
 		       (uint64_t)addr + b->size <= 0x100000000ull;
 	/* While sizing, the register holds the size mask: not an address. */
 	if (want && addr == ((b->type == PCI_BAR_IO ? 0xfffffffcu : 0xfffffff0u) & ~(b->size - 1)))

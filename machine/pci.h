@@ -97,6 +97,9 @@ struct pci_bus {
 	struct mmiobus *mmio;
 	struct pci_dev *devs[256];  /* by devfn */
 	uint32_t config_address;    /* 0xCF8 */
+	/* Memory below this goes to DRAM (the host bridge decodes it first),
+	 * so memory BARs placed there are not decoded. Set by i440fx_init. */
+	uint32_t mem_floor;
 	uint8_t pirq_count[PCI_NUM_PIRQ];   /* devices asserting each PIRQ */
 	pci_pirq_fn pirq_set;
 	void *pirq_opaque;

@@ -213,6 +213,10 @@ static void bar_sizing_and_mapping(struct test *t)
 	CHECK(t, mmiobus_find(&r.mmio, 0xfebf0010) == NULL);
 	cfg_write(&r, fn, 0x14, 0xfebf0000, 4);
 	CHECK(t, mmiobus_find(&r.mmio, 0xfebf0010) != NULL);
+	/* Below the top of RAM the host bridge sends accesses to DRAM. */
+	cfg_write(&r, fn, 0x14, 0x00100000, 4);
+	CHECK(t, mmiobus_find(&r.mmio, 0x00100000) == NULL);
+	cfg_write(&r, fn, 0x14, 0xfebf0000, 4);
 	cfg_write(&r, fn, PCI_COMMAND, 0, 2);
 	CHECK(t, mmiobus_find(&r.mmio, 0xfebf0010) == NULL);
 	CHECK_EQ(t, iobus_read(&r.io, 0xd01c, 2), 0xffff);
