@@ -896,7 +896,10 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 			static const uint8_t bases[] = { 10, 10, 0, 1, 16, 7, 0xFF };
 			p.imm[0] = chance(g, 2) ? bases[below(g, 7)] : r32(g) & 0xFF;
 		} else {
+			/* Exhaustive: every AL with every AF and CF. */
 			c->w.gpr[R_EAX] = (c->w.gpr[R_EAX] & ~0xFFu) | (variant & 0xFF);
+			c->w.eflags &= ~(F_AF | F_CF);
+			c->w.eflags |= (variant & 0x100 ? F_AF : 0) | (variant & 0x200 ? F_CF : 0);
 		}
 		break;
 	case K_SEG:
@@ -939,6 +942,8 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 		}
 		break;
 	case K_PRIV:
+		if (has_opnd(f, Cd) || has_opnd(f, Dd))
+			p.reg = (uint8_t)(variant % 8);         /* CR1/CR5-7: #UD, not #GP */
 		if (has_modrm(f))
 			ea = plan_operand(b, &p, msize);
 		p.imm[0] = r32(g);
@@ -1045,7 +1050,7 @@ static void gen_strings(struct gen *g, unsigned fi, unsigned scale)
 		unsigned osz = sizes[s];
 		char group[32];
 		snprintf(group, sizeof group, "string%s", size_suffix(osz));
-		for (unsigned i = 0; i < 6 * scale; i++)
+		for (unsigned i = 0; i < 16 * scale; i++)
 			string_case(g, fi, osz, chance(g, 3), 0, chance(g, 2), 0, group);
 		/* ES:EDI through a null ES: #GP(0) before anything moves. */
 		if (f->opnd[0] == Yb || f->opnd[0] == Yv || f->opnd[1] == Yb || f->opnd[1] == Yv) {
@@ -1103,10 +1108,10 @@ static unsigned reps_for(enum kind k, const struct form *f)
 {
 	switch (k) {
 	case K_SHIFT: case K_SHD: return has_opnd(f, ONE) ? 8 : 40;
-	case K_BCD: return is(f, "aam") || is(f, "aad") ? 48 : 256;
+	case K_BCD: return is(f, "aam") || is(f, "aad") ? 48 : 1024;
 	case K_SEG: return 16;
 	case K_TRAP: return is(f, "intn") ? 12 : 16;
-	case K_PRIV: return 2;
+	case K_PRIV: return has_opnd(f, Cd) || has_opnd(f, Dd) ? 8 : 2;
 	case K_FLAGS: return 24;
 	case K_BRANCH: return 24;
 	case K_STACK: return is(f, "enter") ? 32 : 16;
@@ -1126,7 +1131,7 @@ static void gen_form(struct gen *g, unsigned fi, unsigned scale)
 	}
 	unsigned sizes[2], ns = sizes_of(f, sizes);
 	/* Branches with a 16-bit operand size would truncate EIP to 16 bits. */
-	if (k == K_BRANCH || is(f, "enter") || is(f, "leave")) {
+	if (k == K_BRANCH) {
 		sizes[0] = 4;
 		ns = 1;
 	}
