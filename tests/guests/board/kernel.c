@@ -8,6 +8,7 @@
  *               CMOS-independent RAM is not kept: the reboot restarts the kernel)
  *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
  *   halt        sleep with interrupts off (stops for good: for idle tests)
+ *   ticks=N     run the PIT at 100 Hz and sleep (sti; hlt) through N timer interrupts
  *   poweroff    ACPI S5 through PM1a_CNT at 0x604 (where the board puts the PM block)
  *   exit=N      leave through isa-debug-exit with value N (status 2N+1)
  * Words run in order; "done" is printed at the end.
@@ -191,6 +192,41 @@ static void echo(void)
 	puts_serial("\necho done\n");
 }
 
+extern volatile uint32_t ticks;
+void irq0_entry(void);
+
+static uint64_t idt[256];
+
+/* PIC remapped to 0x20/0x28 with only IRQ0 open, the PIT at 100 Hz, then sleep. */
+static void count_ticks(uint32_t n)
+{
+	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)idt };
+	uint32_t handler = (uint32_t)irq0_entry;
+	uint16_t divisor = 11932;       /* 1193182 Hz / 100 */
+
+	uint16_t cs;
+
+	/* A 32-bit interrupt gate, ring 0, in the code segment the loader gave us. */
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	idt[0x20] = (handler & 0xffff) | (uint64_t)cs << 16 | (uint64_t)0x8e00 << 32 |
+	            (uint64_t)(handler >> 16) << 48;
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
+	outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	outb(0x21, 0xfe);
+	outb(0xa1, 0xff);
+	outb(0x43, 0x34);
+	outb(0x40, (uint8_t)divisor);
+	outb(0x40, (uint8_t)(divisor >> 8));
+	ticks = 0;
+	while (ticks < n)
+		__asm__ volatile("sti; hlt; cli");
+	outb(0x21, 0xff);
+	puts_serial("ticks ");
+	put_dec(ticks);
+	puts_serial("\n");
+}
+
 void kmain(uint32_t magic, const struct mb_info *mbi);
 
 void kmain(uint32_t magic, const struct mb_info *mbi)
@@ -212,6 +248,8 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 			echo();
 		} else if (word_is(w, end, "a20")) {
 			check_a20();
+		} else if (end - w > 6 && word_is(w, w + 6, "ticks=")) {
+			count_ticks(parse_num(w + 6, end));
 		} else if (word_is(w, end, "poweroff")) {
 			puts_serial("powering off\n");
 			outw(0x604, 0x2000);    /* SLP_EN with SLP_TYP 0: S5 on the PIIX4 */

@@ -22,7 +22,21 @@ _start:
 1:	hlt
 	jmp 1b
 
+/* IRQ0 after the PIC is remapped to 0x20: count the tick, EOI. */
+	.globl irq0_entry
+irq0_entry:
+	pushl %eax
+	incl ticks
+	movb $0x20, %al
+	outb %al, $0x20
+	popl %eax
+	iret
+
 	.bss
+	.globl ticks
+	.align 4
+ticks:
+	.long 0
 	.align 16
 	.space 16384
 stack_top:

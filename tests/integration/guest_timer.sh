@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Timer interrupts through the whole loop: a guest sleeping in HLT between
+# 100 Hz PIT ticks sees them at the right rate in host time, and costs the
+# host little CPU while it sleeps.
+. "$VMD_TOP/tests/lib.sh"
+G=$VMD_BUILD/vmd-guest
+K=$VMD_BUILD/tests/guests/board/kernel.elf
+[ -x "$G" ] || { fail built "no $G"; exit 0; }
+
+timeout 60 python3 - "$G" "$K" "$T_TMP/out" <<'PY'
+import resource, subprocess, sys, time
+g, k, out = sys.argv[1:4]
+def result(name, ok, why=""):
+    print(("PASS guest_timer/%s" % name) if ok else ("FAIL guest_timer/%s: %s" % (name, why)))
+t0 = time.monotonic()
+with open(out, "wb") as f:
+    rc = subprocess.call([g, "-m", "32M", "-k", k, "-a", "ticks=200 exit=3", "--debug-exit"],
+                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.DEVNULL)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = ru.ru_utime + ru.ru_stime
+text = open(out, "rb").read().decode(errors="replace")
+result("exit_status", rc == 7, rc)
+result("all_ticks", "ticks 200" in text, text)
+# 200 ticks at 100 Hz: 2 s of machine time, which follows the host clock.
+result("tick_rate", 1.9 <= wall <= 3.0, "%.2f s for 200 ticks at 100 Hz" % wall)
+result("sleeping_is_cheap", cpu < 0.5, "%.2f s of CPU in %.2f s" % (cpu, wall))
+PY
