@@ -47,6 +47,7 @@ struct guest {
 
 	enum guest_state state;
 	bool halted;                    /* the CPU executed HLT: sleep until woken */
+	bool stopped_cpu;               /* HLT with interrupts off: only NMI or reset wakes it */
 	bool debug_stopped;             /* the debugger holds the CPU */
 	bool quit;
 	int exit_status;

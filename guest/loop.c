@@ -43,7 +43,8 @@ const char *guest_state_name(const struct guest *g)
 {
 	if (g->state == GUEST_PAUSED || g->debug_stopped)
 		return "paused";
-	return g->halted ? "halted" : "running";
+	/* "halted" is the CPU stopped for good, not the idle HLT between interrupts. */
+	return g->stopped_cpu ? "halted" : "running";
 }
 
 void guest_kick(struct guest *g)
@@ -87,6 +88,7 @@ int guest_reset(struct guest *g)
 		return -1;
 	}
 	g->halted = false;
+	g->stopped_cpu = false;
 	notify_state(g, "reset");
 	return 0;
 }
@@ -186,9 +188,16 @@ static void run_slice(struct guest *g)
 	timers_run(&pc->clock, clock_now(&pc->clock));
 
 	switch (why) {
-	case CPU_EXIT_HALT:
+	case CPU_EXIT_HALT: {
+		struct cpu_regs r;
 		g->halted = true;
+		cpu_get_regs(pc->cpu, &r);
+		if (!(r.eflags & 0x200) && !g->stopped_cpu) {
+			g->stopped_cpu = true;
+			notify_state(g, "hlt with interrupts disabled");
+		}
 		break;
+	}
 	case CPU_EXIT_DEBUG:
 		if (g->gdb)
 			gdbstub_stopped(g->gdb);
