@@ -233,6 +233,8 @@ const char *emu_status_name(enum emu_status s)
 	case EMU_SHUTDOWN: return "triple fault (shutdown)";
 	case EMU_RUNAWAY: return "did not reach the end (instruction budget spent)";
 	case EMU_BAD_HALT: return "halted outside the exception stubs";
+	case EMU_CRASHED: return "the translator crashed the process on this case";
+	case EMU_HUNG: return "cpu_run did not return (hung)";
 	}
 	return "?";
 }

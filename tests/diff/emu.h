@@ -21,6 +21,8 @@ enum emu_status {
 	EMU_SHUTDOWN,           /* triple fault */
 	EMU_RUNAWAY,            /* did not reach the end within the budget */
 	EMU_BAD_HALT,           /* stopped somewhere unexpected */
+	EMU_CRASHED,            /* the process running the CPU died (see main.c) */
+	EMU_HUNG,               /* cpu_run did not return */
 };
 
 struct emu;

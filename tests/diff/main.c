@@ -21,7 +21,10 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -374,6 +377,74 @@ static void print_bad_forms(const struct group_stat *s, unsigned nforms, const c
 }
 
 #define MAX_TRACED 400
+#define CASE_SECONDS 10
+
+/* Our side of a case, as the isolated runner returns it. */
+struct ours {
+	struct diff_result r;
+	uint32_t status;        /* enum emu_status */
+	uint32_t outside;
+};
+
+/*
+ * Runs cases in our CPU in a child process writing into shared memory, so
+ * a translator that crashes or hangs on a case costs that case, not the
+ * whole test: the case is marked, and a new child carries on after it.
+ */
+static int run_ours(struct emu *e, const struct diff_case *const *cases, size_t n, struct ours *out)
+{
+	if (n == 0)
+		return 0;
+	size_t bytes = n * sizeof *out + sizeof(size_t);
+	void *shm = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED) {
+		printf("cpu_diff: mmap: %s\n", strerror(errno));
+		return -1;
+	}
+	volatile size_t *done = shm;
+	struct ours *res = (struct ours *)((char *)shm + sizeof(size_t));
+	size_t start = 0;
+	while (start < n) {
+		*done = start;
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid < 0) {
+			printf("cpu_diff: fork: %s\n", strerror(errno));
+			munmap(shm, bytes);
+			return -1;
+		}
+		if (pid == 0) {
+			for (size_t j = start; j < n; j++) {
+				alarm(CASE_SECONDS);
+				res[j].status = emu_run(e, cases[j], &res[j].r, &res[j].outside);
+				*done = j + 1;
+			}
+			_exit(0);
+		}
+		int status = 0;
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				printf("cpu_diff: waitpid: %s\n", strerror(errno));
+				munmap(shm, bytes);
+				return -1;
+			}
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && *done == n)
+			break;
+		size_t bad = *done;
+		if (bad >= n)
+			break;
+		memset(&res[bad], 0, sizeof res[bad]);
+		res[bad].status = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? EMU_HUNG : EMU_CRASHED;
+		printf("cpu_diff: case %u: %s (%s %d)\n", cases[bad]->id, emu_status_name(res[bad].status),
+		       WIFSIGNALED(status) ? "signal" : "exit status",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		start = bad + 1;
+	}
+	memcpy(out, res, n * sizeof *out);
+	munmap(shm, bytes);
+	return 0;
+}
 
 /*
  * For mismatching random sequences: runs every prefix on both sides and
@@ -391,7 +462,13 @@ static void trace_sequences(const struct gen *g, struct emu *emu, const char *ru
 	struct gcase *pre = calloc(total, sizeof *pre);
 	const struct diff_case **pc = calloc(total, sizeof *pc);
 	struct diff_result *pn = calloc(total, sizeof *pn);
+	struct ours *po = NULL;
 	if (!pre || !pc || !pn) {
+		printf("cpu_diff: out of memory tracing sequences\n");
+		goto out;
+	}
+	po = calloc(total, sizeof *po);
+	if (!po) {
 		printf("cpu_diff: out of memory tracing sequences\n");
 		goto out;
 	}
@@ -410,6 +487,8 @@ static void trace_sequences(const struct gen *g, struct emu *emu, const char *ru
 		printf("cpu_diff: tracing sequences: %s\n", why);
 		goto out;
 	}
+	if (run_ours(emu, pc, m, po) != 0)
+		goto out;
 	m = 0;
 	for (size_t i = 0; i < nbad; i++) {
 		const struct gcase *c = &g->cases[bad[i]];
@@ -418,10 +497,8 @@ static void trace_sequences(const struct gen *g, struct emu *emu, const char *ru
 		for (unsigned k = 1; k <= c->nsteps; k++, m++) {
 			if (found)
 				continue;
-			struct diff_result ours;
-			uint32_t outside_addr = 0;
-			enum emu_status st = emu_run(emu, &pre[m].w, &ours, &outside_addr);
-			if (compare(&pre[m], &pn[m], &ours, st, outside_addr, why, sizeof why))
+			enum emu_status st = po[m].status;
+			if (compare(&pre[m], &pn[m], &po[m].r, st, po[m].outside, why, sizeof why))
 				continue;
 			found = true;
 			if (!s->culprits)
@@ -430,11 +507,12 @@ static void trace_sequences(const struct gen *g, struct emu *emu, const char *ru
 				s->culprits[c->step_form[k - 1]]++;
 			if (s->shown < show) {
 				s->shown++;
-				print_case(g, &pre[m], &pn[m], st == EMU_OK ? &ours : NULL, why);
+				print_case(g, &pre[m], &pn[m], st == EMU_OK ? &po[m].r : NULL, why);
 			}
 		}
 	}
 out:
+	free(po);
 	free(pre);
 	free(pc);
 	free(pn);
@@ -522,11 +600,16 @@ int main(int argc, char **argv)
 		printf("FAIL cpu_diff/setup: out of memory\n");
 		return 1;
 	}
+	struct ours *all = calloc(n ? n : 1, sizeof *all);
+	if (!all || run_ours(emu, cases, n, all) != 0) {
+		printf("FAIL cpu_diff/setup: cannot run our CPU\n");
+		return 1;
+	}
 	for (size_t j = 0; j < n; j++) {
 		const struct gcase *gc = &g.cases[index[j]];
-		struct diff_result ours;
-		uint32_t outside_addr = 0;
-		enum emu_status st = emu_run(emu, &gc->w, &ours, &outside_addr);
+		struct diff_result ours = all[j].r;
+		uint32_t outside_addr = all[j].outside;
+		enum emu_status st = all[j].status;
 		struct group_stat *s = &gs[gc->group];
 		s->cases++;
 		bool same = compare(gc, &nat[j], &ours, st, outside_addr, why, sizeof why);
@@ -577,6 +660,7 @@ int main(int argc, char **argv)
 	}
 	printf("cpu_diff: %u forms, %zu cases, %lu mismatched (native %.1f s, ours %.1f s)\n",
 	       g.forms_tested, n, total_bad, t1 - t0, t2 - t1);
+	free(all);
 	free(bad_seq);
 	free(cases);
 	free(index);
