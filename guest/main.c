@@ -26,7 +26,7 @@ static void usage(FILE *f)
 	"  --no-reboot          exit (reason \"reset\") when the guest resets, instead of rebooting\n"
 	"  --debug-exit         enable QEMU's isa-debug-exit at port 0xf4: a write of V exits\n"
 	"                       with status (V << 1) | 1\n"
-	"  --debugcon FILE      write Bochs port 0xe9 output to FILE (default: the log)\n"
+	"  --debugcon FILE      write port 0xe9 (and 0x402) output to FILE (default: the log, with -v)\n"
 	"\n"
 	"Console and control:\n"
 	"  --serial SPEC        COM1: stdio (default; raw mode if a tty), fd:N (an inherited\n"

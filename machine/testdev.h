@@ -5,7 +5,7 @@
  *                status (v << 1) | 1 (only when enabled: a normal guest
  *                must not be able to kill its VM through a stray write)
  *   0x80, 0x190  POST code ports: the last code is kept and logged (debug)
- *   0xE9         Bochs debug console: bytes go to a file or the log;
+ *   0xE9         Bochs debug console: bytes go to a file or the debug log;
  *                reading it returns 0xE9 so a guest can detect it
  *   0x402        the same console where SeaBIOS writes its messages
  */

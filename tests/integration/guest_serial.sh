@@ -38,3 +38,37 @@ sys.stdout.buffer.write(out)' "$sock" >"$T_TMP/out2"
 else
 	fail unix_socket "no socket at $sock"
 fi
+
+# A console nobody reads must not stall the guest: output the host cannot
+# take waits in a bounded buffer that drops its oldest bytes (counted); a
+# reader that comes back gets the newest output.
+timeout 120 python3 - "$G" "$K" <<'PY'
+import signal, socket, subprocess, sys, time
+g, k = sys.argv[1:3]
+def result(name, ok, why=""):
+    print(("PASS guest_serial/%s" % name) if ok else ("FAIL guest_serial/%s: %s" % (name, why)))
+a, b = socket.socketpair()
+p = subprocess.Popen([g, "-m", "32M", "-k", k, "-a", "spam=20000 halt", "--console-fd", str(b.fileno())],
+                     pass_fds=[b.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+b.close()
+# 20000 lines are 1.3 MB: far more than the socket and the buffer hold.
+time.sleep(4)
+a.settimeout(1)
+data = b""
+try:
+    while True:
+        d = a.recv(65536)
+        if not d:
+            break
+        data += d
+except socket.timeout:
+    pass
+result("unread_console_does_not_stall", b"halting" in data, data[-200:])
+result("newest_output_kept", b"0x00004e1f ....." in data, data[-200:])
+result("oldest_output_dropped", b"0x00002000 ....." not in data and len(data) < 1300000, len(data))
+p.send_signal(signal.SIGTERM)
+err = p.communicate(timeout=20)[1].decode(errors="replace")
+result("dropped_output_counted", "were dropped" in err, err[-300:])
+result("sigterm_exit", p.returncode == 0, p.returncode)
+PY

@@ -9,6 +9,7 @@
  *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
  *   halt        sleep with interrupts off (stops for good: for idle tests)
  *   ticks=N     run the PIT at 100 Hz and sleep (sti; hlt) through N timer interrupts
+ *   spam=N      print N numbered lines of 64 characters (console back-pressure tests)
  *   poweroff    ACPI S5 through PM1a_CNT at 0x604 (where the board puts the PM block)
  *   exit=N      leave through isa-debug-exit with value N (status 2N+1)
  * Words run in order; "done" is printed at the end.
@@ -250,6 +251,12 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 			check_a20();
 		} else if (end - w > 6 && word_is(w, w + 6, "ticks=")) {
 			count_ticks(parse_num(w + 6, end));
+		} else if (end - w > 5 && word_is(w, w + 5, "spam=")) {
+			uint32_t n = parse_num(w + 5, end);
+			for (uint32_t i = 0; i < n; i++) {
+				put_hex(i);
+				puts_serial(" ..................................................\n");
+			}
 		} else if (word_is(w, end, "poweroff")) {
 			puts_serial("powering off\n");
 			outw(0x604, 0x2000);    /* SLP_EN with SLP_TYP 0: S5 on the PIIX4 */
