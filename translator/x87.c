@@ -229,16 +229,17 @@ static uint16_t cc_for_compare(int rel)
 /* FCOM family on ST0 and a value; pops `pops` times when allowed. */
 static void compare_cc(struct run *r, fx b, bool b_empty, bool quiet, unsigned pops)
 {
+	/* The condition codes are written even when an exception is unmasked. */
 	if (st_empty(&r->s, 0) || b_empty) {
 		stack_fault(r, false);
+		set_cc(r, SW_C3 | SW_C2 | SW_C0);
 		if (!ie_masked(r))
 			return;
-		set_cc(r, SW_C3 | SW_C2 | SW_C0);
 	} else {
 		int rel = fx_compare(&r->env, st_get(&r->s, 0), b, quiet);
+		set_cc(r, cc_for_compare(rel));
 		if (raise_flags(r))
 			return;
-		set_cc(r, cc_for_compare(rel));
 	}
 	while (pops--)
 		pop(&r->s);
@@ -249,20 +250,22 @@ static void compare_eflags(struct run *r, unsigned i, bool quiet, bool popping)
 {
 	uint32_t fl;
 
-	set_c1(r, false);
+	bool stop;
+
+	/* EFLAGS are written even when an exception is unmasked. */
 	if (st_empty(&r->s, 0) || st_empty(&r->s, i)) {
 		stack_fault(r, false);
-		if (!ie_masked(r))
-			return;
+		stop = !ie_masked(r);
 		fl = FL_ZF | FL_PF | FL_CF;
 	} else {
 		int rel = fx_compare(&r->env, st_get(&r->s, 0), st_get(&r->s, i), quiet);
-		if (raise_flags(r))
-			return;
+		stop = raise_flags(r);
 		fl = rel == -1 ? FL_CF : rel == 0 ? FL_ZF : rel == 1 ? 0 : FL_ZF | FL_PF | FL_CF;
 	}
 	r->out->set_eflags = true;
 	r->out->eflags = (r->insn->eflags & ~(uint32_t)(FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)) | fl;
+	if (stop)
+		return;
 	if (popping)
 		pop(&r->s);
 }
@@ -344,10 +347,16 @@ static int read_operand(struct run *r, unsigned opcode, fx *v)
 /* FLD m32/m64/m80, FILD and FBLD: push a converted memory value. */
 static void load_push(struct run *r, fx v)
 {
-	/* An unmasked IE (SNaN) or DE (denormal source) loads nothing. */
-	if (raise_flags(r))
+	/* A full stack is found first; then an unmasked IE (SNaN source)
+	 * loads nothing, while a denormal source is loaded whatever DE's mask. */
+	if (tag_get(&r->s, (top_of(&r->s) - 1) & 7) != TAG_EMPTY) {
+		r->env.exc = 0;
+		push(r, v);
 		return;
-	set_c1(r, false);
+	}
+	r->s.sw |= r->env.exc;
+	if (r->env.exc & ~r->s.cw & FX_IE)
+		return;
 	push(r, v);
 }
 
@@ -376,9 +385,12 @@ static bool fx_to_bcd(struct run *r, fx a, uint8_t *p)
 		r->env.exc |= FX_IE;
 		return ie_masked(r);
 	}
-	t = fx_round_int(&r->env, a);
-	if ((r->env.exc & FX_DE) && !(r->s.cw & FX_DE))
-		return false;
+	/* Stores raise no DE: round as if it were masked. */
+	struct fx_env e2 = r->env;
+	e2.cw |= FX_DE;
+	t = fx_round_int(&e2, a);
+	r->env.exc |= e2.exc & (uint16_t)~FX_DE;
+	bool up = e2.c1;
 	if (!fx_to_int(&r->env, t, 64, &v) || v > 999999999999999999ll || v < -999999999999999999ll) {
 		r->env.exc = (uint16_t)((r->env.exc & ~FX_PE) | FX_IE);
 		r->env.c1 = false;
@@ -390,6 +402,7 @@ static bool fx_to_bcd(struct run *r, fx a, uint8_t *p)
 		m /= 100;
 	}
 	p[9] = fx_sign(a) ? 0x80 : 0;
+	r->env.c1 = up;
 	return true;
 }
 
@@ -533,12 +546,14 @@ static uint16_t clean_cw(uint16_t cw)
 	return (uint16_t)((cw & 0x1f7f) | 0x0040);
 }
 
+/* FNINIT: like RESET, but the registers' contents and MXCSR stay. */
 static void finit(struct x87 *s)
 {
-	uint32_t mxcsr = s->mxcsr;
+	struct x87 keep = *s;
 
 	x87_init(s);
-	s->mxcsr = mxcsr;
+	memcpy(s->r, keep.r, sizeof(s->r));
+	s->mxcsr = keep.mxcsr;
 }
 
 /* ---- instruction groups ---- */
@@ -746,6 +761,8 @@ static void trig(struct run *r, unsigned modrm)
 	bool two = modrm == 0xfb || modrm == 0xf2;      /* FSINCOS and FPTAN push */
 	fx a, b;
 
+	r->s.sw &= (uint16_t)~SW_C2;
+
 	if (st_empty(&r->s, 0)) {
 		stack_fault(r, false);
 		if (!ie_masked(r))
@@ -850,7 +867,7 @@ static enum x87_result exec_mem(struct run *r)
 			r->env.exc &= (uint16_t)~FX_DE;
 			if (!st_empty(&r->s, 0) && !fx_is_nan(a) && !fx_is_unsupported(a)) {
 				r->env.exc |= FX_DE;
-				if (!(r->s.cw & FX_DE)) {
+				if (!(r->s.cw & FX_DE) && reg != 2 && reg != 3) {
 					raise_flags(r);
 					return X87_OK;
 				}
@@ -1105,12 +1122,14 @@ static enum x87_result exec_reg(struct run *r)
 		switch (reg) {
 		case 0: {           /* FLD ST(i) */
 			fx v = st_get(&r->s, i);
-			set_c1(r, false);
 			if (st_empty(&r->s, i)) {
+				/* Underflow is reported, not a full stack too. */
 				stack_fault(r, false);
 				if (!ie_masked(r))
 					return X87_OK;
-				v = fx_indefinite();
+				set_top(&r->s, top_of(&r->s) - 1);
+				st_set(&r->s, 0, fx_indefinite());
+				return X87_OK;
 			}
 			push(r, v);
 			return X87_OK;
@@ -1118,15 +1137,17 @@ static enum x87_result exec_reg(struct run *r)
 		case 1:
 			fxch(r, i);
 			return X87_OK;
-		case 3:             /* FSTP1 */
-			fst_reg(r, i, true);
+		case 3:             /* FSTP1: with ST0 empty, only the pop happens */
+			if (st_empty(&r->s, 0))
+				set_top(&r->s, top_of(&r->s) + 1);
+			else
+				fst_reg(r, i, true);
 			return X87_OK;
 		default:
 			return X87_UD;
 		}
 	case 0xda: case 0xdb:
 		if (reg <= 3) {     /* FCMOVcc */
-			set_c1(r, false);
 			if (st_empty(&r->s, 0) || st_empty(&r->s, i)) {
 				stack_fault(r, false);
 				if (ie_masked(r))
@@ -1184,9 +1205,9 @@ static enum x87_result exec_reg(struct run *r)
 		}
 	default: /* 0xdf */
 		switch (reg) {
-		case 0:             /* FFREEP */
+		case 0:             /* FFREEP: free ST(i), then pop (freeing ST0) */
 			tag_set(&r->s, phys(&r->s, i), TAG_EMPTY);
-			set_top(&r->s, top_of(&r->s) + 1);
+			pop(&r->s);
 			return X87_OK;
 		case 1:             /* FXCH7 */
 			fxch(r, i);
@@ -1312,8 +1333,11 @@ enum x87_result x87_exec(struct x87 *fpu, const struct x87_insn *insn,
 	if (insn->opcode != 0x0fae && !(insn->modrm < 0xc0 && insn->opcode == 0xd9 && ((insn->modrm >> 3) & 7) >= 4) &&
 	    !(insn->modrm < 0xc0 && insn->opcode == 0xdd && ((insn->modrm >> 3) & 7) >= 4) &&
 	    !(insn->opcode == 0xdb && insn->modrm >= 0xe0 && insn->modrm <= 0xe4) &&
-	    !(insn->opcode == 0xdf && insn->modrm == 0xe0))
-		r.s.sw &= (uint16_t)~SW_C1;
+	    !(insn->opcode == 0xdf && insn->modrm == 0xe0) &&
+	    !((insn->opcode == 0xdb || insn->opcode == 0xdf) && insn->modrm >= 0xe8 && insn->modrm < 0xf8) &&
+	    !((insn->opcode == 0xda || insn->opcode == 0xdb) && insn->modrm >= 0xc0 && insn->modrm < 0xe0) &&
+	    !(insn->opcode == 0xd9 && insn->modrm == 0xd0))
+		r.s.sw &= (uint16_t)~SW_C1;     /* (FCOMI, FCMOV and FNOP keep it) */
 	if (insn->opcode == 0x0fae)
 		res = exec_fxsr(&r);
 	else if (insn->opcode < 0xd8 || insn->opcode > 0xdf)

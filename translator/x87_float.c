@@ -647,10 +647,7 @@ bool fx_to_int(struct fx_env *e, fx a, int bits, int64_t *out)
 		*out = 0;
 		return true;
 	}
-	if (fx_is_denormal(a))
-		e->exc |= FX_DE;
-	if (denormal_stops(e))
-		return false;
+	/* Stores raise no DE for a denormal source. */
 	struct fx_unpacked u = fx_unpack(a);
 	u128 mag;
 	bool inexact = false, up = false, carry;
@@ -712,11 +709,7 @@ static bool to_ieee(struct fx_env *e, fx a, int frac_bits, int exp_bits, uint64_
 		*out = sbit;
 		return true;
 	}
-	if (fx_is_denormal(a))
-		e->exc |= FX_DE;
-	if (denormal_stops(e))
-		return false;
-
+	/* Stores raise no DE for a denormal source. */
 	struct fx_unpacked u = fx_unpack(a);
 	int prec = frac_bits + 1;
 	int shift = 128 - prec;

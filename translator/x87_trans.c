@@ -150,12 +150,37 @@ static struct bf bf_sqrt(struct bf a)
 	return y;
 }
 
-/* Rounds to the 64-bit result; the approximation is never exact. */
-static fx bf_round(struct fx_env *e, struct bf a)
+/*
+ * Rounds to the 64-bit result. The approximation is never exact: the true
+ * value lies a little above (dir > 0) or below (dir < 0) it in magnitude,
+ * which decides ties and exact-looking values (sin x = x - x^3/6 for tiny
+ * x is just below x, tan x just above).
+ */
+static fx bf_round_dir(struct fx_env *e, struct bf a, int dir)
 {
 	if (!a.m)
 		return fx_zero(a.s);
+	if (dir == 0) {
+		/* As if the approximation were exact (the hardware's atan of a
+		 * tiny ratio is the ratio rounded), but always inexact. */
+		fx r = fx_round_pack(e, a.s, a.e + FX_BIAS, a.m, 64);
+		e->exc |= FX_PE;
+		if (fx_exp(r) == 0 && (e->cw & FX_UE))
+			e->exc |= FX_UE;
+		return r;
+	}
+	if (dir < 0) {
+		u128 m = a.m - 1;
+		if (!(m >> 127))
+			return fx_round_pack(e, a.s, a.e - 1 + FX_BIAS, (m << 1) | 1, 64);
+		return fx_round_pack(e, a.s, a.e + FX_BIAS, m | 1, 64);
+	}
 	return fx_round_pack(e, a.s, a.e + FX_BIAS, a.m | 1, 64);
+}
+
+static fx bf_round(struct fx_env *e, struct bf a)
+{
+	return bf_round_dir(e, a, 1);
 }
 
 static struct bf bf_pi(void) { return bf_const(0xc90fdaa22168c234ull, 0xc4c6628b80dc1cd1ull, 1); }
@@ -277,12 +302,13 @@ bool fx_sincos(struct fx_env *e, fx x, fx *sinv, fx *cosv)
 		return false;
 	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
 		return true;
-	/* Both results share one C1 and one set of flags. */
+	/* Both results share one C1 and one set of flags. For tiny arguments
+	 * the hardware rounds sin x = x and cos x = 1 as if exact. */
 	if (sinv)
-		*sinv = bf_round(e, s);
+		*sinv = bf_round_dir(e, s, 0);
 	if (cosv) {
 		bool c1 = e->c1;
-		*cosv = bf_round(e, c);
+		*cosv = bf_round_dir(e, c, 0);
 		if (sinv)
 			e->c1 = c1 || e->c1;
 	}
@@ -347,6 +373,7 @@ fx fx_atan2(struct fx_env *e, fx y, fx x)
 		return y;
 	bool sy = fx_sign(y), sx = fx_sign(x);
 	struct bf pi = bf_pi(), ang;
+	int dir = 1;
 
 	if (fx_is_zero(y)) {
 		if (!sx)
@@ -369,10 +396,12 @@ fx fx_atan2(struct fx_env *e, fx y, fx x)
 		ang = swap ? bf_sub(bf_ldexp(pi, -1), bf_atan(bf_div(ax, ay))) : bf_atan(bf_div(ay, ax));
 		if (sx)
 			ang = bf_sub(pi, ang);
+		else if (!swap)
+			dir = 0;
 	}
 	if (sy)
 		ang = bf_neg(ang);
-	return bf_round(e, ang);
+	return bf_round_dir(e, ang, dir);
 }
 
 fx fx_2xm1(struct fx_env *e, fx x)
@@ -388,8 +417,14 @@ fx fx_2xm1(struct fx_env *e, fx x)
 	if (fx_is_inf(x))
 		return fx_sign(x) ? fx_make(true, FX_BIAS, FX_INT_BIT) : x;
 	struct fx_unpacked u = fx_unpack(x);
-	if (u.exp >= 6)         /* far outside the defined -1..1: saturate */
-		return u.sign ? fx_make(true, FX_BIAS, FX_INT_BIT) : fx_round_pack(e, false, FX_EXP_MAX + 1, (u128)1 << 127, 64);
+	if (u.exp >= 0) {
+		/* +-1 are exact (1, -0.5); beyond, outside the defined range,
+		 * the hardware leaves the operand and reports it inexact. */
+		e->exc |= FX_PE;
+		if (u.exp == 0 && u.sig == FX_INT_BIT)
+			return u.sign ? fx_make(true, FX_BIAS - 1, FX_INT_BIT) : x;
+		return x;
+	}
 	/* expm1(x ln2) by its series: no cancellation for small x. */
 	struct bf z = bf_mul(bf_from(x), bf_ln2());
 	struct bf term = z, sum = z;
@@ -416,12 +451,29 @@ static struct bf bf_log2_atanh(struct bf s)
 	return bf_ldexp(bf_mul(sum, bf_log2e()), 1);
 }
 
+/* log2 of a positive bf: k + log2(m), m in [sqrt(1/2), sqrt(2)); exact for powers of two. */
+static struct bf bf_log2(struct bf v)
+{
+	int32_t k = v.e;
+	struct bf m = bf_make(false, 0, v.m);
+	/* 0xB504F333... is sqrt(2) * 2^63: compare the top 64 bits. */
+	if ((uint64_t)(v.m >> 64) > 0xb504f333f9de6484ull) {
+		m = bf_ldexp(m, -1);
+		k++;
+	}
+	struct bf one = bf_int(1);
+	return bf_add(bf_int(k), bf_log2_atanh(bf_div(bf_sub(m, one), bf_add(m, one))));
+}
+
 fx fx_yl2x(struct fx_env *e, fx x, fx y)
 {
 	fx res;
 
 	if (fx_screen2(e, x, y, &res))
 		return res;
+	/* Invalid operands and the zero divide are found before denormals. */
+	if ((fx_sign(x) && !fx_is_zero(x)) || fx_is_zero(x) || (fx_is_inf(x) && fx_is_zero(y)))
+		e->exc &= (uint16_t)~FX_DE;
 	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
 		return y;
 	bool sy = fx_sign(y);
@@ -445,17 +497,7 @@ fx fx_yl2x(struct fx_env *e, fx x, fx y)
 		}
 		return fx_inf(sy);
 	}
-	/* x finite positive: log2(x) = k + log2(m). */
-	struct fx_unpacked u = fx_unpack(x);
-	int32_t k = u.exp;
-	struct bf m = bf_make(false, 0, (u128)u.sig << 64);
-	/* Keep m within [sqrt(1/2), sqrt(2)): 0xB504F333... is sqrt(2)/2 * 2^64. */
-	if (u.sig > 0xb504f333f9de6484ull) {
-		m = bf_ldexp(m, -1);
-		k++;
-	}
-	struct bf one = bf_int(1);
-	struct bf l = bf_add(bf_int(k), bf_log2_atanh(bf_div(bf_sub(m, one), bf_add(m, one))));
+	struct bf l = bf_log2(bf_from(x));
 	if (fx_is_inf(y)) {
 		if (!l.m) {
 			e->exc |= FX_IE;
@@ -465,7 +507,13 @@ fx fx_yl2x(struct fx_env *e, fx x, fx y)
 	}
 	if (fx_is_zero(y) || !l.m)
 		return fx_zero(sy != l.s);
-	return bf_round(e, bf_mul(bf_from(y), l));
+	/*
+	 * log2 of a power of two is an integer: the hardware's product is
+	 * then exact for positive logs, and just below in magnitude for
+	 * negative ones (as measured against the host).
+	 */
+	bool exact = l.m && l.e >= 0 && (l.e >= 127 || (l.m << (l.e + 1)) == 0);
+	return bf_round_dir(e, bf_mul(bf_from(y), l), exact ? (l.s ? -1 : 0) : 1);
 }
 
 fx fx_yl2xp1(struct fx_env *e, fx x, fx y)
@@ -474,9 +522,12 @@ fx fx_yl2xp1(struct fx_env *e, fx x, fx y)
 
 	if (fx_screen2(e, x, y, &res))
 		return res;
+	bool sy = fx_sign(y), sx = fx_sign(x);
+	/* Invalid operands are found before denormals. */
+	if ((fx_is_inf(x) && (sx || fx_is_zero(y))) || (fx_is_zero(x) && fx_is_inf(y)))
+		e->exc &= (uint16_t)~FX_DE;
 	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
 		return y;
-	bool sy = fx_sign(y), sx = fx_sign(x);
 	if (fx_is_inf(x)) {
 		if (sx || fx_is_zero(y)) {
 			e->exc |= FX_IE;
@@ -498,7 +549,8 @@ fx fx_yl2xp1(struct fx_env *e, fx x, fx y)
 		e->exc |= FX_IE;
 		return fx_indefinite();
 	}
-	struct bf l = bf_log2_atanh(bf_div(bx, bf_add(bf_int(2), bx)));
+	/* 1 + x is exact in a bf unless x is tiny; then atanh(x / (2 + x)) keeps x's precision. */
+	struct bf l = bx.e >= -60 ? bf_log2(onepx) : bf_log2_atanh(bf_div(bx, bf_add(bf_int(2), bx)));
 	if (fx_is_inf(y))
 		return fx_inf(sy != l.s);
 	if (fx_is_zero(y))
