@@ -491,6 +491,24 @@ static void ctl_write_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("vm %s: control channel write failed", vm->cfg->name);
 }
 
+static void log_guest_line(struct vm *vm, const char *line, int len)
+{
+	uint64_t now = now_ns();
+
+	snprintf(vm->last_stderr, sizeof(vm->last_stderr), "%.*s", len, line);
+	if (now - vm->log_window_ns >= 1000000000u) {
+		if (vm->log_suppressed)
+			log_warn("guest %s: %u lines of its output not logged (over %d/s)",
+				 vm->cfg->name, vm->log_suppressed, GUEST_LOG_LINES_PER_S);
+		vm->log_window_ns = now;
+		vm->log_lines = vm->log_suppressed = 0;
+	}
+	if (vm->log_lines++ < GUEST_LOG_LINES_PER_S)
+		log_info("guest %s: %.*s", vm->cfg->name, len, line);
+	else
+		vm->log_suppressed++;
+}
+
 static void err_drain(struct vm *vm, bool final)
 {
 	enum proto_io io;
@@ -508,14 +526,17 @@ static void err_drain(struct vm *vm, bool final)
 			}
 			if (len && line[len - 1] == '\r')
 				line[--len] = '\0';
-			log_info("guest %s: %s", vm->cfg->name, line);
-			snprintf(vm->last_stderr, sizeof(vm->last_stderr), "%s", line);
+			log_guest_line(vm, line, (int)len);
 		}
 	} while (io == PROTO_IO_OK);
 	if (final && (len = proto_in_pending(&vm->err_in, &rest)) > 0) {
-		log_info("guest %s: %.*s", vm->cfg->name, (int)len, rest);
-		snprintf(vm->last_stderr, sizeof(vm->last_stderr), "%.*s", (int)len, rest);
+		log_guest_line(vm, rest, (int)len);
 		proto_in_drop(&vm->err_in, len);
+	}
+	if (final && vm->log_suppressed) {
+		log_warn("guest %s: %u lines of its output not logged (over %d/s)", vm->cfg->name,
+			 vm->log_suppressed, GUEST_LOG_LINES_PER_S);
+		vm->log_suppressed = 0;
 	}
 	if (io != PROTO_IO_AGAIN && vm->ev_err)
 		event_del(vm->ev_err);

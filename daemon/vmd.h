@@ -32,6 +32,10 @@
 /* After "quit", how long a guest gets before SIGKILL. */
 #define GUEST_QUIT_GRACE_S 5
 #define MAX_CLIENTS 4096
+/* Lines of a guest's stderr logged per second; the rest are counted. The
+ * guest OS can reach that stderr (debug console), so it must not be able
+ * to flood vmd's log. */
+#define GUEST_LOG_LINES_PER_S 100
 
 struct vmd;
 struct vm;
@@ -104,6 +108,8 @@ struct vm {
 	struct proto_in ctl_in, err_in;
 	struct proto_out ctl_out;
 	char last_stderr[256];
+	uint64_t log_window_ns;         /* rate limit of its stderr in the log */
+	unsigned log_lines, log_suppressed;
 	char shutdown_reason[32];       /* from the guest's shutdown notification */
 	int64_t shutdown_code;
 	int64_t next_call_id;

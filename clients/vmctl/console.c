@@ -86,23 +86,24 @@ int console_run(struct conn *c, const char *name, double linger_s)
 	double quiet_since = 0;
 	int rc = EXIT_OK;
 
-	/* Bytes that arrived with the reply are already console output. */
-	n = proto_in_pending(&c->in, &pending);
-	if (n && !write_all(1, pending, n))
-		return EXIT_FAILED;
-	proto_in_drop(&c->in, n);
 	if (tty) {
 		if (tcgetattr(0, &saved) < 0)
 			tty = false;
 		else {
 			raw = saved;
 			cfmakeraw(&raw);
-			if (tcsetattr(0, TCSAFLUSH, &raw) < 0)
+			/* TCSADRAIN, not TCSAFLUSH: keep what was typed ahead. */
+			if (tcsetattr(0, TCSADRAIN, &raw) < 0)
 				tty = false;
 			else
 				fprintf(stderr, "[connected to %s: ~. to leave]\r\n", name);
 		}
 	}
+	/* Bytes that arrived with the reply are already console output. */
+	n = proto_in_pending(&c->in, &pending);
+	if (n)
+		(void)write_all(1, pending, n);
+	proto_in_drop(&c->in, n);
 	for (;;) {
 		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
 		int timeout = in_open ? -1 : 100;
@@ -154,6 +155,6 @@ int console_run(struct conn *c, const char *name, double linger_s)
 		}
 	}
 	if (tty)
-		tcsetattr(0, TCSAFLUSH, &saved);
+		tcsetattr(0, TCSADRAIN, &saved);
 	return rc;
 }

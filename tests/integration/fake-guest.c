@@ -7,6 +7,7 @@
  * space-separated words:
  *   ignore-powerdown  ignore-quit  no-answer  crash-after=MS
  *   exit-on-start=N   debug-exit-after=MS:N   reboot-after=MS
+ *   spam-stderr=N     write N lines on stderr at start (log flooding)
  * Without any, it behaves: answers, powers off on powerdown, quits on quit.
  * Its console prints a banner, then echoes each line it receives as
  * "echo: LINE".
@@ -151,7 +152,7 @@ static void handle(struct fake *f, struct proto_msg *m)
 	}
 }
 
-static void behaviours(struct fake *f, const char *cmdline, int *exit_on_start)
+static void behaviours(struct fake *f, const char *cmdline, int *exit_on_start, long *spam)
 {
 	char buf[1024], *w, *save = NULL;
 
@@ -167,7 +168,8 @@ static void behaviours(struct fake *f, const char *cmdline, int *exit_on_start)
 			 sscanf(w, "exit-on-start=%d", exit_on_start) == 1 ||
 			 sscanf(w, "debug-exit-after=%ld:%d", &f->debug_exit_after_ms,
 				&f->debug_exit_code) == 2 ||
-			 sscanf(w, "reboot-after=%ld", &f->reboot_after_ms) == 1)
+			 sscanf(w, "reboot-after=%ld", &f->reboot_after_ms) == 1 ||
+			 sscanf(w, "spam-stderr=%ld", spam) == 1)
 			continue;
 	}
 }
@@ -188,6 +190,7 @@ int main(int argc, char **argv)
 	struct fake f;
 	const char *kernel = NULL, *cmdline = "", *mem = NULL;
 	int ch, exit_on_start = -1;
+	long spam = 0, i;
 	char why[256], *line;
 	size_t len;
 
@@ -219,7 +222,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fake-guest: cannot read kernel %s: %s\n", kernel, strerror(errno));
 		return 2;
 	}
-	behaviours(&f, cmdline, &exit_on_start);
+	behaviours(&f, cmdline, &exit_on_start, &spam);
+	for (i = 0; i < spam; i++)
+		fprintf(stderr, "fake-guest: noise line %ld\n", i);
 	if (exit_on_start >= 0) {
 		fprintf(stderr, "fake-guest: exiting with %d as asked\n", exit_on_start);
 		return exit_on_start;

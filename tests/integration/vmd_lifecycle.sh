@@ -32,10 +32,11 @@ vm "badcfg" { memory 32M; kernel "$T_TMP/kernel"; cmdline "exit-on-start=2" }
 vm "dbg"   { memory 32M; kernel "$T_TMP/kernel"; cmdline "debug-exit-after=200:33" }
 vm "boot"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "reboot-after=300" }
 vm "segv"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "crash-after=200" }
+vm "noisy" { memory 32M; kernel "$T_TMP/kernel"; cmdline "spam-stderr=5000" }
 EOF
 
 # -n: a good file passes, a bad one is refused with file:line messages.
-out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 9 vms"
+out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 10 vms"
 cat >"$T_TMP/bad.conf" <<EOF
 vm "x" {
 	memory 12Q
@@ -96,6 +97,39 @@ check console_detach_harmless is_state one running
 out=$(printf 'again\n' | V console -l 0.5 one)
 check console_reattach has "$out" 'echo: again'
 check console_history_kept has "$out" 'echo: hello vmd'
+# On a terminal: raw mode, "~~" sends one tilde, "~." at a line start leaves.
+out=$(python3 - "$VMCTL" "$SOCK" <<'EOF'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-s", sys.argv[2], "console", "one"])
+def read_until(needle, limit=5):
+    buf = b""; end = time.time() + limit
+    while needle not in buf and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try: buf += os.read(fd, 4096)
+            except OSError: break
+    return buf
+out = read_until(b"fake-guest one booted")
+out += read_until(b"to leave]")
+os.write(fd, b"typed\n")
+out += read_until(b"echo: typed")
+os.write(fd, b"~~tilde\n")
+out += read_until(b"echo: ~tilde")
+os.write(fd, b"~.")
+out += read_until(b"[left the console of one]")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+print("EXIT", os.waitstatus_to_exitcode(status))
+EOF
+)
+check tty_console_connected has "$out" '\[connected to one: ~. to leave\]'
+check tty_console_relays has "$out" 'echo: typed'
+check tty_console_tilde_escape has "$out" 'echo: ~tilde'
+check tty_console_leaves has "$out" 'left the console of one'
+check tty_console_exit_0 has "$out" 'EXIT 0'
+check tty_console_guest_undisturbed is_state one running
 out=$(V console badname 2>&1); check console_no_such_vm test "$out" = "vmctl: no such vm: badname"
 out=$(V console dbg 2>&1); check console_not_running test "$out" = "vmctl: vm dbg is defined: no console"
 
@@ -128,6 +162,13 @@ check reboot_restarts wait_for 5 grep -q 'vm boot: stopped -> starting' "$T_TMP/
 check reboot_running_again wait_for 5 is_state boot running
 V stop -f -w boot >/dev/null
 
+# A guest flooding its stderr (which the guest OS can reach) cannot flood the log.
+V start noisy >/dev/null
+sleep 0.3
+V stop -f -w noisy >/dev/null
+check log_flood_limited grep -q 'guest noisy: .* lines of its output not logged (over 100/s)' "$T_TMP/vmd.log"
+check log_flood_bounded test "$(grep -c 'guest noisy: fake-guest: noise line' "$T_TMP/vmd.log")" -le 200
+
 # Ad-hoc guests: create, start, owner, delete.
 out=$(V start -n adhoc -m 48M -k "$T_TMP/kernel" -a "console=ttyS0")
 check adhoc_start test "$out" = "adhoc: running"
@@ -146,7 +187,7 @@ check sighup_running_untouched test "$(field two memory)" = $((32 << 20))
 echo 'vm "broken" {' >>"$T_TMP/vmd.conf"
 out=$(V reload 2>&1); rc=$?
 check reload_bad_config_refused test "$rc" = 1
-check reload_bad_config_lines has "$out" "vmd.conf:15: missing '}' closing vm \"broken\" of line 14"
+check reload_bad_config_lines has "$out" "vmd.conf:16: missing '}' closing vm \"broken\" of line 15"
 check reload_bad_keeps_running is_state four running
 
 # SIGTERM: guests are powered down, then vmd exits and leaves none behind.
