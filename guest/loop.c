@@ -78,7 +78,7 @@ void guest_resume(struct guest *g)
 	notify_state(g, NULL);
 }
 
-int guest_reset(struct guest *g)
+static int reset_machine(struct guest *g, const char *why)
 {
 	char err[512];
 
@@ -89,8 +89,13 @@ int guest_reset(struct guest *g)
 	}
 	g->halted = false;
 	g->stopped_cpu = false;
-	notify_state(g, "reset");
+	notify_state(g, why);
 	return 0;
+}
+
+int guest_reset(struct guest *g)
+{
+	return reset_machine(g, "reset");
 }
 
 void guest_stop(struct guest *g, int status, const char *reason, int code)
@@ -126,9 +131,11 @@ static void handle_request(struct guest *g)
 			guest_stop(g, 0, reason, 0);
 			return;
 		}
-		log_info("guest %s: resetting the machine", reason);
-		if (guest_reset(g) == 0)
-			notify_state(g, reason);
+		/* A guest in a reset loop must not flood the log: the first few, then now and then. */
+		if (pc->resets < 10 || pc->resets % 1000 == 0)
+			log_info("guest %s: resetting the machine (reset %llu)", reason,
+			         (unsigned long long)pc->resets);
+		reset_machine(g, reason);
 		return;
 	}
 }
