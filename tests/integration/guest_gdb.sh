@@ -47,3 +47,53 @@ check single_step moved "$stepped" "$at"
 check continue_to_exit [ "$rc" = 13 ]
 check guest_output grep -q "exiting" "$T_TMP/out"
 [ "$rc" = 13 ] || { echo "---- gdb"; cat "$T_TMP/gdb"; echo "---- guest"; cat "$T_TMP/err"; }
+
+# The raw protocol: Ctrl-C stops a running guest, bad checksums are NAKed,
+# out-of-range requests get errors, and k ends the process.
+timeout 60 "$G" -m 32M -k "$K" -a "ticks=1000000" --gdb "$port" </dev/null >/dev/null 2>"$T_TMP/err2" &
+pid=$!
+T_PIDS+=("$pid")
+wait_for 10 grep -q "waiting for a debugger" "$T_TMP/err2" || { fail listen2 "$(cat "$T_TMP/err2")"; exit 0; }
+timeout 60 python3 - "$port" <<'PY'
+import socket, sys
+def result(name, ok, why=""):
+    print(("PASS guest_gdb/%s" % name) if ok else ("FAIL guest_gdb/%s: %s" % (name, why)))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+buf = b""
+def packet(payload):
+    s.sendall(b"$%s#%02x" % (payload, sum(payload) & 0xff))
+def reply():
+    global buf
+    while True:
+        i = buf.find(b"$")
+        j = buf.find(b"#", i)
+        if i >= 0 and j >= 0 and len(buf) >= j + 3:
+            body, buf = buf[i + 1:j], buf[j + 3:]
+            return body
+        buf += s.recv(4096)
+# Attaching stops the guest; let it run, then interrupt it.
+packet(b"?"); result("stop_reason", reply() == b"S05")
+packet(b"c")
+s.sendall(b"\x03")
+result("ctrl_c", reply() == b"S02")
+packet(b"g")
+regs = reply()
+result("registers", len(regs) == 16 * 8, regs)
+eip = int.from_bytes(bytes.fromhex(regs[64:72].decode()), "little")
+result("eip_in_kernel", 0x200000 <= eip < 0x210000, hex(eip))
+s.sendall(b"$g#00")                       # wrong checksum
+while b"-" not in buf:
+    buf += s.recv(4096)
+result("bad_checksum_nak", True)
+buf = buf.replace(b"-", b"", 1)
+packet(b"m200000,100000"); result("huge_read_refused", reply().startswith(b"E"))
+packet(b"mffff0000,4"); result("unmapped_read", reply() in (b"E14", b"ffffffff"))
+packet(b"p30"); result("fpu_register_unavailable", reply().startswith(b"E"))
+packet(b"M200000,2:zz"); result("bad_hex_refused", reply().startswith(b"E"))
+packet(b"vMustReplyEmpty"); result("unknown_packet_empty", reply() == b"")
+packet(b"k")
+s.close()
+PY
+wait "$pid"
+rc=$?
+check kill_exits [ "$rc" = 0 ]

@@ -132,6 +132,17 @@ static void a20_gates(struct test *t)
 	outb(pc, 0x60, 0xdf);
 	CHECK(t, pc->a20_kbc);
 	CHECK_EQ(t, pc->request, PC_REQ_NONE);
+	/* What the CPU sees (paging off: linear = physical) with both gates off: wrap at 1 MiB. */
+	uint32_t v = 0;
+	memcpy(pc->mem.ram + 0x7f000, "\x11\x22\x33\x44", 4);
+	memcpy(pc->mem.ram + 0x17f000, "\x55\x66\x77\x88", 4);
+	outb(pc, 0x64, 0xd1);
+	outb(pc, 0x60, 0xdd);
+	REQUIRE(t, cpu_read_linear(pc->cpu, 0x17f000, &v, 4) == 0);
+	CHECK_EQ(t, v, 0x44332211);
+	outb(pc, 0x92, 2);
+	REQUIRE(t, cpu_read_linear(pc->cpu, 0x17f000, &v, 4) == 0);
+	CHECK_EQ(t, v, 0x88776655);
 	pc_free(pc);
 }
 
