@@ -98,10 +98,60 @@ static const uint8_t set1_to_set2[128] = {
 	0x63, 0x64, 0x65, 0x67, 0x68, 0x6a, 0x6d, 0x6e, /* 78 */
 };
 
+/*
+ * Set 1 make code -> set 3 code (IBM PS/2 scan code set 3), 0 where the
+ * key has no set-3 code. Keys with the E0 prefix are in set1e0_to_set3.
+ */
+static const uint8_t set1_to_set3[0x59] = {
+	0x00, 0x08, 0x16, 0x1e, 0x26, 0x25, 0x2e, 0x36, /* 00 -, Esc, 1-6 */
+	0x3d, 0x3e, 0x46, 0x45, 0x4e, 0x55, 0x66, 0x0d, /* 08 7-0, -, =, BS, Tab */
+	0x15, 0x1d, 0x24, 0x2d, 0x2c, 0x35, 0x3c, 0x43, /* 10 Q W E R T Y U I */
+	0x44, 0x4d, 0x54, 0x5b, 0x5a, 0x11, 0x1c, 0x1b, /* 18 O P [ ] Enter LCtrl A S */
+	0x23, 0x2b, 0x34, 0x33, 0x3b, 0x42, 0x4b, 0x4c, /* 20 D F G H J K L ; */
+	0x52, 0x0e, 0x12, 0x5d, 0x1a, 0x22, 0x21, 0x2a, /* 28 ' ` LShift \ Z X C V */
+	0x32, 0x31, 0x3a, 0x41, 0x49, 0x4a, 0x59, 0x7e, /* 30 B N M , . / RShift KP* */
+	0x19, 0x29, 0x14, 0x07, 0x0f, 0x17, 0x1f, 0x27, /* 38 LAlt Space Caps F1-F5 */
+	0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x76, 0x5f, 0x6c, /* 40 F6-F10 Num Scroll KP7 */
+	0x75, 0x7d, 0x84, 0x6b, 0x73, 0x74, 0x7c, 0x69, /* 48 KP8 KP9 KP- KP4 KP5 KP6 KP+ KP1 */
+	0x72, 0x7a, 0x70, 0x71, 0x57, 0x00, 0x13, 0x56, /* 50 KP2 KP3 KP0 KP. SysRq - 102nd F11 */
+	0x5e,                                           /* 58 F12 */
+};
+
+static uint8_t set1e0_to_set3(uint8_t code)
+{
+	switch (code) {
+	case 0x1c: return 0x79;     /* keypad Enter */
+	case 0x1d: return 0x58;     /* right Ctrl */
+	case 0x35: return 0x77;     /* keypad / */
+	case 0x37: return 0x57;     /* Print Screen */
+	case 0x38: return 0x39;     /* right Alt */
+	case 0x47: return 0x6e;     /* Home */
+	case 0x48: return 0x63;     /* Up */
+	case 0x49: return 0x6f;     /* Page Up */
+	case 0x4b: return 0x61;     /* Left */
+	case 0x4d: return 0x6a;     /* Right */
+	case 0x4f: return 0x65;     /* End */
+	case 0x50: return 0x60;     /* Down */
+	case 0x51: return 0x6d;     /* Page Down */
+	case 0x52: return 0x67;     /* Insert */
+	case 0x53: return 0x64;     /* Delete */
+	case 0x5b: return 0x8b;     /* left Windows */
+	case 0x5c: return 0x8c;     /* right Windows */
+	case 0x5d: return 0x8d;     /* Menu */
+	default:   return 0;
+	}
+}
+
+#define SET3_PAUSE 0x62
+
 uint8_t ps2_set2_to_set1(uint8_t code)
 {
 	if (code == 0x00)
 		return 0xff;    /* overrun/error code of set 2 is 0xFF in set 1 */
+	/* The 8042's table sends 02 to 41 as well as 83 (F7): the scan code
+	 * set numbers 1, 2, 3 read back as 43, 41, 3F when translated. */
+	if (code == 0x02)
+		return 0x41;
 	for (unsigned i = 1; i < 128; i++)
 		if (set1_to_set2[i] == code)
 			return (uint8_t)i;
@@ -140,6 +190,11 @@ static void kbd_defaults(struct ps2_kbd *k)
 	k->scancode_set = 2;
 	k->typematic = 0x2b;
 	k->pending_cmd = 0;
+	k->list_cmd = 0;
+	/* Set-3 key types differ between keyboard makes; this one starts
+	 * with every key typematic make/break (what F6/FA also give). */
+	memset(k->key_type, PS2_KEY_BREAK | PS2_KEY_TYPEMATIC, sizeof(k->key_type));
+	memset(k->down, 0, sizeof(k->down));
 }
 
 void ps2_kbd_reset(struct ps2_kbd *k)
@@ -180,13 +235,12 @@ static void kbd_param(struct ps2_kbd *k, uint8_t cmd, uint8_t byte)
 		if (byte == 0) {
 			kbd_send(k, PS2_ACK);
 			kbd_send(k, k->scancode_set);
-		} else if (byte == 1 || byte == 2) {
+		} else if (byte >= 1 && byte <= 3) {
 			k->scancode_set = byte;
 			queue_clear(&k->q);
+			memset(k->down, 0, sizeof(k->down));
 			kbd_send(k, PS2_ACK);
 		} else {
-			/* Set 3 is not implemented: refuse as keyboards
-			 * without it do, so the guest keeps set 2. */
 			kbd_send(k, PS2_RESEND);
 			return;
 		}
@@ -195,8 +249,23 @@ static void kbd_param(struct ps2_kbd *k, uint8_t cmd, uint8_t byte)
 	k->pending_cmd = 0;
 }
 
+static void set_all_types(struct ps2_kbd *k, uint8_t type)
+{
+	memset(k->key_type, type, sizeof(k->key_type));
+}
+
 void ps2_kbd_write(struct ps2_kbd *k, uint8_t byte)
 {
+	if (k->list_cmd) {
+		/* FB/FC/FD are followed by set-3 key codes until a command. */
+		if (byte < 0xed) {
+			k->key_type[byte] = k->list_cmd == 0xfb ? PS2_KEY_TYPEMATIC :
+			                    k->list_cmd == 0xfc ? PS2_KEY_BREAK : 0;
+			kbd_send(k, PS2_ACK);
+			return;
+		}
+		k->list_cmd = 0;
+	}
 	if (k->pending_cmd) {
 		/* A command byte in place of a parameter aborts the wait and
 		 * runs as a command, as real keyboards do. */
@@ -235,9 +304,26 @@ void ps2_kbd_write(struct ps2_kbd *k, uint8_t byte)
 		kbd_defaults(k);
 		kbd_send(k, PS2_ACK);
 		break;
-	case 0xf7: case 0xf8: case 0xf9: case 0xfa:
+	/* Set-3 key types; sets 1 and 2 always send make and break and
+	 * repeat, whatever these say. */
+	case 0xf7:
+		set_all_types(k, PS2_KEY_TYPEMATIC);
+		kbd_send(k, PS2_ACK);
+		break;
+	case 0xf8:
+		set_all_types(k, PS2_KEY_BREAK);
+		kbd_send(k, PS2_ACK);
+		break;
+	case 0xf9:
+		set_all_types(k, 0);
+		kbd_send(k, PS2_ACK);
+		break;
+	case 0xfa:
+		set_all_types(k, PS2_KEY_BREAK | PS2_KEY_TYPEMATIC);
+		kbd_send(k, PS2_ACK);
+		break;
 	case 0xfb: case 0xfc: case 0xfd:
-		/* Set-3 key type commands: acknowledged, no effect in sets 1/2. */
+		k->list_cmd = byte;
 		kbd_send(k, PS2_ACK);
 		break;
 	case 0xfe: { /* resend the last byte */
@@ -272,10 +358,45 @@ static void kbd_code(struct ps2_kbd *k, bool ext, uint8_t set1, bool down)
 	}
 }
 
+/* Set 3: one code per key, F0 before it on release, no prefixes. */
+static void kbd_key_set3(struct ps2_kbd *k, unsigned keycode, bool down)
+{
+	uint8_t code = 0, bit;
+	bool was_down;
+
+	if (keycode == PS2_KEY_PAUSE)
+		code = SET3_PAUSE;
+	else if ((keycode & 0xff00) == 0xe000)
+		code = set1e0_to_set3((uint8_t)keycode);
+	else if ((keycode & 0xff00) == 0 && keycode < sizeof(set1_to_set3))
+		code = set1_to_set3[keycode];
+	if (code == 0) {
+		log_debug("ps2 kbd: key code 0x%x has no set 3 code", keycode);
+		return;
+	}
+	bit = (uint8_t)(1u << (code & 7));
+	was_down = k->down[code >> 3] & bit;
+	if (down) {
+		k->down[code >> 3] |= bit;
+		if (!was_down || (k->key_type[code] & PS2_KEY_TYPEMATIC))
+			kbd_send(k, code);
+	} else {
+		k->down[code >> 3] &= (uint8_t)~bit;
+		if (k->key_type[code] & PS2_KEY_BREAK) {
+			kbd_send(k, 0xf0);
+			kbd_send(k, code);
+		}
+	}
+}
+
 void ps2_kbd_key(struct ps2_kbd *k, unsigned keycode, bool down)
 {
 	if (!k->scanning)
 		return;
+	if (k->scancode_set == 3) {
+		kbd_key_set3(k, keycode, down);
+		return;
+	}
 	if (keycode == PS2_KEY_PAUSE) {
 		/* Pause has no break code; it is all sent on press. */
 		if (!down)
@@ -327,6 +448,9 @@ void ps2_kbd_save(const struct ps2_kbd *k, struct sbuf *sb)
 	sbuf_put_u8(sb, k->typematic);
 	sbuf_put_u8(sb, k->pending_cmd);
 	sbuf_put_u8(sb, k->last_sent);
+	sbuf_put_bytes(sb, k->key_type, sizeof(k->key_type));
+	sbuf_put_bytes(sb, k->down, sizeof(k->down));
+	sbuf_put_u8(sb, k->list_cmd);
 	sbuf_end(sb, mark);
 }
 
@@ -349,9 +473,22 @@ int ps2_kbd_load(struct ps2_kbd *k, struct sbuf *sb)
 	n.typematic = sbuf_get_u8(sb);
 	n.pending_cmd = sbuf_get_u8(sb);
 	n.last_sent = sbuf_get_u8(sb);
+	sbuf_get_bytes(sb, n.key_type, sizeof(n.key_type));
+	sbuf_get_bytes(sb, n.down, sizeof(n.down));
+	n.list_cmd = sbuf_get_u8(sb);
 	if (!sbuf_close(sb))
 		return -1;
-	if (n.scancode_set != 1 && n.scancode_set != 2) {
+	for (unsigned i = 0; i < sizeof(n.key_type); i++) {
+		if (n.key_type[i] & ~(PS2_KEY_BREAK | PS2_KEY_TYPEMATIC)) {
+			sbuf_fail(sb, "ps2kbd: bad key type 0x%02x", n.key_type[i]);
+			return -1;
+		}
+	}
+	if (n.list_cmd && (n.list_cmd < 0xfb || n.list_cmd > 0xfd)) {
+		sbuf_fail(sb, "ps2kbd: pending key list command 0x%02x", n.list_cmd);
+		return -1;
+	}
+	if (n.scancode_set < 1 || n.scancode_set > 3) {
 		sbuf_fail(sb, "ps2kbd: scan code set %u", n.scancode_set);
 		return -1;
 	}

@@ -7,7 +7,7 @@
  * is told through `notify` when a device has new bytes.
  *
  * Host input enters here: ps2_kbd_key() with set-1 key codes, and
- * ps2_mouse_move() with relative motion. The keyboard emits set 1 or set 2
+ * ps2_mouse_move() with relative motion. The keyboard emits set 1, 2 or 3
  * bytes as the guest selected; translation of set 2 to set 1 is the
  * controller's business (machine/i8042.h), as on real hardware.
  */
@@ -37,13 +37,22 @@ struct ps2_kbd {
 	void (*notify)(void *opaque);   /* bytes became available */
 	void *opaque;
 
-	uint8_t scancode_set;   /* 1 or 2 */
+	uint8_t scancode_set;   /* 1, 2 or 3 */
 	bool scanning;          /* F4 enables, F5/F6 and reset leave it per spec */
 	uint8_t leds;           /* ED: bit 0 scroll, 1 num, 2 caps */
 	uint8_t typematic;      /* F3 parameter */
 	uint8_t pending_cmd;    /* command waiting for its parameter, 0 if none */
 	uint8_t last_sent;      /* for FE (resend) */
+	/* Set 3 per-key behaviour (F7-FD), indexed by set-3 code:
+	 * PS2_KEY_BREAK sends F0 xx on release, PS2_KEY_TYPEMATIC lets a
+	 * held key repeat its make code. */
+	uint8_t key_type[256];
+	uint8_t down[32];       /* set-3 codes held, for non-typematic keys */
+	uint8_t list_cmd;       /* FB/FC/FD taking a list of key codes, or 0 */
 };
+
+#define PS2_KEY_BREAK     0x01u
+#define PS2_KEY_TYPEMATIC 0x02u
 
 #define PS2_MOUSE_LEFT   0x01u
 #define PS2_MOUSE_RIGHT  0x02u
@@ -82,7 +91,9 @@ void ps2_kbd_write(struct ps2_kbd *k, uint8_t byte);
 bool ps2_kbd_has_data(const struct ps2_kbd *k);
 /* The oldest queued byte, removed; 0 if none. */
 uint8_t ps2_kbd_read(struct ps2_kbd *k);
-/* Host key event; keycode as above. Ignored while scanning is disabled. */
+/* Host key event; keycode as above. Ignored while scanning is disabled.
+ * A key-down for a key already down is the host's auto-repeat: it repeats
+ * the make code (in set 3 only for typematic keys). */
 void ps2_kbd_key(struct ps2_kbd *k, unsigned keycode, bool down);
 /* The i8042's set 2 -> set 1 translation of one byte (F0 is handled by the
  * caller: it sets bit 7 of the following translated byte). */

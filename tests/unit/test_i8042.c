@@ -189,10 +189,17 @@ static void keyboard_commands(struct test *t)
 	CHECK_EQ(t, drain(&r, b, 16), 2);
 	CHECK_EQ(t, r.kbc.kbd.scancode_set, 1);
 	data(&r, 0xf0);
-	data(&r, 0x03);         /* set 3 is refused */
+	data(&r, 0x04);         /* there is no set 4 */
 	REQUIRE(t, drain(&r, b, 16) == 2);
 	CHECK_EQ(t, b[1], 0xfe);
 	CHECK_EQ(t, r.kbc.kbd.scancode_set, 1);
+	data(&r, 0xf0);
+	data(&r, 0x03);
+	CHECK_EQ(t, drain(&r, b, 16), 2);
+	data(&r, 0xf0);
+	data(&r, 0x00);         /* ACK for F0, ACK for 00, then the set */
+	REQUIRE(t, drain(&r, b, 16) == 3);
+	CHECK_EQ(t, b[2], 3);
 	data(&r, 0xed);
 	data(&r, 0x05);
 	CHECK_EQ(t, drain(&r, b, 16), 2);
@@ -258,6 +265,12 @@ static void keyboard_set2_and_translation(struct test *t)
 			break;
 		}
 	}
+	/* Through the translation the set number reads 41 for set 2. */
+	data(&r, 0xf0);
+	data(&r, 0x00);
+	n = drain(&r, b, 32);
+	REQUIRE(t, n == 3);
+	CHECK_EQ(t, b[2], 0x41);
 	/* The translated ID reply is AB 41, as Linux's atkbd expects. */
 	data(&r, 0xf2);
 	n = drain(&r, b, 32);
@@ -307,6 +320,67 @@ static void keyboard_special_keys(struct test *t)
 	ps2_kbd_key(&r.kbc.kbd, 0x1234, true);
 	ps2_kbd_key(&r.kbc.kbd, 0x9e, true);
 	CHECK_EQ(t, rd(&r), -1);
+}
+
+static void keyboard_set3(struct test *t)
+{
+	struct rig r;
+	uint8_t b[32];
+	unsigned n;
+
+	REQUIRE(t, rig_init(&r) == 0);
+	cmd(&r, 0x60);
+	data(&r, 0x01);
+	data(&r, 0xf0);
+	data(&r, 0x03);
+	CHECK_EQ(t, drain(&r, b, 32), 2);
+	/* Default: make/break, typematic; no prefixes in set 3. */
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);        /* A */
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);        /* host auto-repeat */
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, false);
+	ps2_kbd_key(&r.kbc.kbd, 0xe048, true);      /* Up */
+	ps2_kbd_key(&r.kbc.kbd, 0x3b, true);        /* F1 */
+	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PAUSE, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x59, true);        /* no set-3 code: nothing */
+	n = drain(&r, b, 32);
+	static const uint8_t s3[] = { 0x1c, 0x1c, 0xf0, 0x1c, 0x63, 0x07, 0x62 };
+	REQUIRE(t, n == sizeof(s3));
+	CHECK(t, memcmp(b, s3, n) == 0);
+	/* F9: every key make-only; FC then marks A make/break, F8 keys
+	 * do not repeat. The key list ends at the next command. */
+	/* A host waits for each ACK (F4 empties the keyboard's buffer). */
+	static const uint8_t prog[] = { 0xf9, 0xfc, 0x1c, 0xf4 };
+	for (unsigned i = 0; i < sizeof(prog); i++) {
+		data(&r, prog[i]);
+		CHECK_EQ(t, rd(&r), 0xfa);
+	}
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, true);        /* S: make only, typematic off */
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, false);
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x1e, false);
+	n = drain(&r, b, 32);
+	static const uint8_t s3b[] = { 0x1b, 0x1c, 0xf0, 0x1c };
+	REQUIRE(t, n == sizeof(s3b));
+	CHECK(t, memcmp(b, s3b, n) == 0);
+	/* FB: typematic make-only for the listed key. */
+	data(&r, 0xfb);
+	data(&r, 0x1b);
+	data(&r, 0xee);                             /* echo ends the list */
+	CHECK_EQ(t, drain(&r, b, 32), 3);
+	CHECK_EQ(t, b[2], 0xee);
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, true);
+	ps2_kbd_key(&r.kbc.kbd, 0x1f, false);
+	n = drain(&r, b, 32);
+	REQUIRE(t, n == 2);
+	CHECK_EQ(t, b[0], 0x1b);
+	CHECK_EQ(t, b[1], 0x1b);
+	/* Defaults come back with F6. */
+	data(&r, 0xf6);
+	CHECK_EQ(t, rd(&r), 0xfa);
+	CHECK_EQ(t, r.kbc.kbd.key_type[0x1b], PS2_KEY_BREAK | PS2_KEY_TYPEMATIC);
 }
 
 static void keyboard_overrun(struct test *t)
@@ -600,6 +674,7 @@ int main(int argc, char **argv)
 	RUN(&h, keyboard_commands);
 	RUN(&h, keyboard_set2_and_translation);
 	RUN(&h, keyboard_special_keys);
+	RUN(&h, keyboard_set3);
 	RUN(&h, keyboard_overrun);
 	RUN(&h, interface_disable_holds_bytes);
 	RUN(&h, mouse_basic_and_packets);
