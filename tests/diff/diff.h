@@ -38,6 +38,10 @@
 /* diff_case.flags */
 #define DIFF_F_LDT16     1u             /* DS, ES, FS, GS = DIFF_SEL_LDT16 */
 #define DIFF_F_NULL_ES   2u             /* ES = 0 (null selector) */
+/* Paging on in the emulator (natively it always is): accesses outside the
+ * data block and code page are #PF there too, with CR2 and an error code
+ * to compare. */
+#define DIFF_F_PAGING    4u
 
 /* diff_result.trap when the snippet reached its end. */
 #define DIFF_TRAP_NONE   0xFFFFFFFFu

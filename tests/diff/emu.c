@@ -23,16 +23,22 @@
 #pragma weak cpu_set_regs
 #pragma weak cpu_phys_written
 #pragma weak cpu_request_exit
+#pragma weak cpu_flush_tlb
 
 /* System area (physical = linear, paging off). */
 #define SYS_BASE   0x1000u
-#define SYS_SIZE   0x4000u
+#define SYS_SIZE   0x8000u
 #define GDT_ADDR   0x1000u
 #define LDT_ADDR   0x1100u
 #define TSS_ADDR   0x1200u
 #define IDT_ADDR   0x2000u
 #define STUB_ADDR  0x3000u      /* 256 stubs of 8 bytes: HLT; JMP back */
 #define STACK0_TOP 0x5000u
+/* Paging (DIFF_F_PAGING cases): identity maps of the three regions. */
+#define PD_ADDR    0x5000u
+#define PT_SYS     0x6000u      /* 0x00000000-0x003FFFFF: supervisor */
+#define PT_DATA    0x7000u      /* 0x20000000-: the data block, user */
+#define PT_CODE    0x8000u      /* 0x30000000-: the code page, user */
 
 #define SEL_CODE0  0x08u
 #define SEL_DATA0  0x10u
@@ -144,6 +150,17 @@ static void build_system(struct emu *e)
 	put32(tss + 4, STACK0_TOP);
 	put32(tss + 8, SEL_DATA0);
 	put32(tss + 0x64, 0x68u << 16);         /* I/O map base past the limit */
+
+	/* Page tables, used when a case turns paging on. Everything not
+	 * mapped here is not present: a #PF, as in the native process. */
+	put32(sys_at(e, PD_ADDR + (0u >> 22) * 4), PT_SYS | 7);
+	put32(sys_at(e, PD_ADDR + (DIFF_DATA_ADDR >> 22) * 4), PT_DATA | 7);
+	put32(sys_at(e, PD_ADDR + (DIFF_CODE_ADDR >> 22) * 4), PT_CODE | 7);
+	for (uint32_t a = SYS_BASE; a < SYS_BASE + SYS_SIZE; a += 4096)
+		put32(sys_at(e, PT_SYS + (a >> 12) * 4), a | 3);
+	for (uint32_t a = 0; a < DIFF_DATA_SIZE; a += 4096)
+		put32(sys_at(e, PT_DATA + (a >> 12) * 4), (DIFF_DATA_ADDR + a) | 7);
+	put32(sys_at(e, PT_CODE), DIFF_CODE_ADDR | 7);
 
 	for (uint32_t v = 0; v < 256; v++) {
 		uint32_t stub = STUB_ADDR + v * 8;
@@ -292,11 +309,17 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	regs.cr0 = 0x00050033u;
 	regs.cr2 = 0;
 	regs.cr3 = 0;
+	if (c->flags & DIFF_F_PAGING) {
+		regs.cr0 |= 0x80000000u;
+		regs.cr3 = PD_ADDR;
+	}
 	regs.cr4 = 0;
 	memset(regs.dr, 0, sizeof regs.dr);
 	regs.dr[6] = 0xFFFF0FF0u;
 	regs.dr[7] = 0x400u;
 	cpu_set_regs(cpu, &regs);
+	if (cpu_flush_tlb)
+		cpu_flush_tlb(cpu);
 
 	enum cpu_exit ex = CPU_EXIT_BUDGET;
 	for (unsigned i = 0; i < RUN_ROUNDS && ex == CPU_EXIT_BUDGET; i++) {
@@ -344,6 +367,8 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	r->seg[DIFF_FS] = regs.seg[S_FS].sel;
 	r->seg[DIFF_GS] = regs.seg[S_GS].sel;
 	r->trap = vector;
+	if (vector == 14)
+		r->fault_addr = regs.cr2;
 	/* The HLT at the end, refused at ring 3: the snippet finished. */
 	if (vector == 13 && r->err == 0 && r->eip == code_end) {
 		r->trap = DIFF_TRAP_NONE;

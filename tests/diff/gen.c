@@ -1595,6 +1595,112 @@ static void gen_align(struct gen *g, unsigned scale)
 	}
 }
 
+/*
+ * With paging on in our CPU, the host's unmapped neighbourhood of the
+ * data block and code page is not-present in both: accesses that straddle
+ * the block's ends or leave it must #PF with the same CR2 and error code,
+ * having written nothing (a page-split store is all or nothing), and
+ * REP string instructions must stop at the fault with their registers
+ * part way.
+ */
+static void gen_paging(struct gen *g, unsigned scale)
+{
+	static const struct { uint8_t map, op, ext; unsigned size; } mem[] = {
+		{ 1, 0x8B, NX, 4 }, { 1, 0x89, NX, 4 }, { 1, 0x01, NX, 4 }, { 1, 0x87, NX, 4 },
+		{ 2, 0xB1, NX, 4 }, { 2, 0xC7, 1, 8 }, { 1, 0xFF, 6, 4 }, { 1, 0x8F, 0, 4 },
+		{ 1, 0x8A, NX, 1 }, { 2, 0xB7, NX, 2 },
+	};
+	const uint32_t end = DIFF_DATA_ADDR + DIFF_DATA_SIZE;
+	for (unsigned i = 0; i < 64 * scale; i++) {
+		unsigned m = below(g, sizeof mem / sizeof mem[0]);
+		unsigned fi = find_form(mem[m].map, mem[m].op, mem[m].ext);
+		struct build bb, *b = &bb;
+		if (fi == GEN_NO_FORM || !begin(b, g, "pagefault", fi))
+			return;
+		b->c->w.flags |= DIFF_F_PAGING;
+		bool o16 = mem[m].size == 4 && chance(g, 3);
+		unsigned size = o16 ? 2 : mem[m].size;
+		uint32_t ea;
+		switch (below(g, 4)) {
+		case 0: ea = end - 1 - below(g, size > 1 ? size - 1 : 1); break;   /* straddles the end */
+		case 1: ea = end + below(g, 64); break;                         /* past it */
+		case 2: ea = DIFF_DATA_ADDR - 1 - below(g, size); break;         /* starts below */
+		default: ea = end - size - below(g, 4); break;                   /* just inside */
+		}
+		set_reg(b, R_EBX, ea);
+		if (o16)
+			byte(b, 0x66);
+		if (mem[m].map == 2)
+			byte(b, 0x0F);
+		byte(b, mem[m].op);
+		byte(b, (uint8_t)(((mem[m].ext == NX ? below(g, 8) : mem[m].ext) & 7) << 3 | R_EBX));
+		if (mem[m].op == 0x8F || mem[m].op == 0xFF)
+			b->c->w.code[b->len - 1] = (uint8_t)(mem[m].ext << 3 | R_EBX);
+		snprintf(b->c->note, sizeof b->c->note, "address %08x", ea);
+		finish(b);
+	}
+	for (unsigned i = 0; i < 24 * scale; i++) {
+		struct build bb, *b = &bb;
+		unsigned what = below(g, 4);
+		static const uint8_t ops[] = { 0x50, 0x58, 0xE8, 0x60 };
+		if (!begin(b, g, "pagefault", find_form(1, ops[what], NX)))
+			return;
+		b->c->w.flags |= DIFF_F_PAGING;
+		if (what == 1)          /* pop through the end */
+			set_reg(b, R_ESP, end - below(g, 6));
+		else                    /* push/call/pusha through the start */
+			set_reg(b, R_ESP, DIFF_DATA_ADDR + below(g, what == 3 ? 40 : 8));
+		if (chance(g, 3) && what != 2)
+			byte(b, 0x66);
+		byte(b, ops[what]);
+		if (what == 2)
+			bytes_le(b, 0, 4);
+		snprintf(b->c->note, sizeof b->c->note, "esp %08x", b->c->w.gpr[R_ESP]);
+		finish(b);
+	}
+	for (unsigned i = 0; i < 24 * scale; i++) {
+		/* REP STOS/MOVS/LODS running off either end of the block. */
+		static const uint8_t ops[] = { 0xAA, 0xAB, 0xA4, 0xA5, 0xAD };
+		uint8_t op = ops[below(g, 5)];
+		struct build bb, *b = &bb;
+		if (!begin(b, g, "pagefault", find_form(1, op, NX)))
+			return;
+		b->c->w.flags |= DIFF_F_PAGING;
+		bool df = chance(g, 2);
+		unsigned n = 2 + below(g, 6), osz = (op & 1) ? 4 : 1;
+		uint32_t edge = df ? DIFF_DATA_ADDR + osz * below(g, 4) + below(g, osz)
+		                   : end - osz * below(g, 4) - 1 - below(g, osz);
+		if (df)
+			b->c->w.eflags |= F_DF;
+		else
+			b->c->w.eflags &= ~F_DF;
+		set_reg(b, R_ECX, n);
+		if (op == 0xAD) {
+			set_reg(b, R_ESI, edge);
+		} else {
+			set_reg(b, R_EDI, edge);
+			set_reg(b, R_ESI, DIFF_DATA_ADDR + 0x4000);
+		}
+		byte(b, 0xF3);
+		byte(b, op);
+		snprintf(b->c->note, sizeof b->c->note, "rep, edge %08x DF=%d", edge, df);
+		finish(b);
+	}
+	for (unsigned i = 0; i < 8 * scale; i++) {
+		/* Jumps to unmapped code: #PF on the fetch, CR2 = EIP = target. */
+		static const uint32_t targets[] = { 0x40000000u, DIFF_CODE_ADDR + 0x1000u,
+		                                    DIFF_DATA_ADDR - 0x1000u, 0x00400000u };
+		struct build bb, *b = &bb;
+		if (!begin(b, g, "pagefault", find_form(1, 0xFF, 4)))
+			return;
+		b->c->w.flags |= DIFF_F_PAGING;
+		set_reg(b, R_EAX, targets[below(g, 4)] + below(g, 16));
+		byte(b, 0xFF);
+		byte(b, 0xE0);          /* jmp eax */
+		finish(b);
+	}
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool gen_form_tested(const struct gen *g, unsigned fi)
@@ -1674,6 +1780,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 	gen_smc(g, scale);
 	gen_prefixes(g, scale);
 	gen_align(g, scale);
+	gen_paging(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))

@@ -141,7 +141,14 @@ static bool compare(const struct gcase *gc, const struct diff_result *n, const s
 		SAY("exception: native %s, ours %s; ", trap_name(n->trap, t1, sizeof t1),
 		    trap_name(e->trap, t2, sizeof t2));
 		same = false;
-	} else if (n->trap != DIFF_TRAP_NONE && n->trap != 14 && n->err != e->err) {
+	} else if (n->trap == 14) {
+		/* P, W/R, U/S; not the host's I/D, PK or SGX bits (we have no NX). */
+		if ((n->err & 7) != (e->err & 7) || n->fault_addr != e->fault_addr) {
+			SAY("#PF: native cr2 %08x error %#x, ours cr2 %08x error %#x; ", n->fault_addr,
+			    n->err & 7, e->fault_addr, e->err & 7);
+			same = false;
+		}
+	} else if (n->trap != DIFF_TRAP_NONE && n->err != e->err) {
 		SAY("error code: native %#x, ours %#x; ", n->err, e->err);
 		same = false;
 	}
@@ -244,8 +251,9 @@ static void print_case(const struct gen *g, const struct gcase *gc, const struct
 	printf("  before: ");
 	for (int r = 0; r < 8; r++)
 		printf("%s=%08x ", gpr_name[r], c->gpr[r]);
-	printf("eflags=%08x%s%s\n", (c->eflags & 0x0CD5u) | 0x202u,
+	printf("eflags=%08x%s%s%s\n", (c->eflags & 0x0CD5u) | 0x202u,
 	       (c->flags & DIFF_F_LDT16) ? " ds/es/fs/gs=LDT 64K segment" : "",
+	       (c->flags & DIFF_F_PAGING) ? " paging" : "",
 	       c->patch_len ? " (data patched)" : "");
 	const struct diff_result *rs[2] = { n, e };
 	for (int k = 0; k < 2; k++) {
@@ -256,7 +264,10 @@ static void print_case(const struct gen *g, const struct gcase *gc, const struct
 		       trap_name(r->trap, t, sizeof t), r->err, r->eip);
 		for (int i = 0; i < 8; i++)
 			printf("%s=%08x ", gpr_name[i], r->gpr[i]);
-		printf("eflags=%08x mem=%u bytes\n", r->eflags, r->nchanges);
+		printf("eflags=%08x mem=%u bytes", r->eflags, r->nchanges);
+		if (r->trap == 14)
+			printf(" cr2=%08x", r->fault_addr);
+		printf("\n");
 	}
 	if (undef_for(gc, n)) {
 		char u[64];
