@@ -39,7 +39,6 @@ done
 check g1_boots wait_for 10 console_has g1 'echo ready'
 check g2_boots wait_for 10 console_has g2 'echo ready'
 out=$(V --json status g1); check guest_status_insns has "$out" '"insns":'
-check guest_log_prefixed grep -q 'guest g1: ' "$T_TMP/vmd.log"
 
 # The console both ways: the board kernel echoes what it is sent.
 out=$(printf 'ping-vmd' | V console -l 0.5 g1)
@@ -64,6 +63,7 @@ check reset_reboots wait_for 10 bash -c "printf '' | '$VMCTL' -s '$SOCK' console
 
 # No OS answers the power button here: stop escalates to quit.
 out=$(V stop -w -t 1 g3); check stop test "$out" = "g3: stopped (quit)"
+check guest_stderr_logged_with_prefix grep -q "guest g3: " "$T_TMP/vmd.log"
 out=$(V start g2); check restart_after_crash test "$out" = "g2: running"
 
 # A guest process that refuses its configuration.
