@@ -41,8 +41,9 @@ rm_entry:
 	incl	RM(rt_real_entries)
 	lgdtl	RM(gdt_ptr)
 	lidtl	RM(idt_ptr)
-	movl	%cr0, %eax
-	orl	$1, %eax
+	/* A known CR0 whatever ran before (a BIOS clears CD/NW, RESET sets
+	 * them): PE and ET only, caches on, WP/AM/NE off. */
+	movl	$0x11, %eax
 	movl	%eax, %cr0
 	ljmpl	$SEL_CODE32, $pm_entry
 
