@@ -337,7 +337,7 @@ bool fx_tan(struct fx_env *e, fx x, fx *tanv)
 		return false;
 	if ((e->exc & FX_DE) && !(e->cw & FX_DE))
 		return true;
-	*tanv = bf_round(e, bf_div(s, c));
+	*tanv = bf_round_dir(e, bf_div(s, c), 0);
 	return true;
 }
 

@@ -526,6 +526,7 @@ struct diff_stats {
 	unsigned printed;
 	unsigned form_bad[X87_MAX_FORMS];
 	unsigned form_cases[X87_MAX_FORMS];
+	unsigned form_ulp[X87_MAX_FORMS];
 };
 
 static uint64_t ulp_distance(const uint8_t *a, const uint8_t *b)
@@ -533,7 +534,8 @@ static uint64_t ulp_distance(const uint8_t *a, const uint8_t *b)
 	uint64_t ma = rd64(a), mb = rd64(b);
 	uint16_t ea = rd16(a + 8), eb = rd16(b + 8);
 
-	if (ea == eb)
+	/* Exponents 0 and 1 share one scale (denormals and the smallest normals). */
+	if (ea == eb || ((ea ^ eb) == 1 && (ea & 0x7ffe) == 0))
 		return ma > mb ? ma - mb : mb - ma;
 	/* Adjacent binades: the larger one's steps are twice as wide. */
 	if ((ea ^ eb) & 0x8000)
@@ -760,8 +762,10 @@ static void diff_category(struct test *t, unsigned cat)
 		                    &ds->max_ulp, &c1_only, why, sizeof(why));
 		if (!bad && c1_only)
 			ds->c1_differs[cat]++;
-		if (!bad && memcmp(tl.after + 28, got + 28, 80) != 0)
+		if (!bad && memcmp(tl.after + 28, got + 28, 80) != 0) {
 			ds->within_ulp[cat]++;
+			ds->form_ulp[h.form]++;
+		}
 verdict:
 		if (bad) {
 			ds->mismatches[cat]++;
@@ -794,6 +798,10 @@ verdict:
 			}
 		}
 	}
+	for (int i = 0; i < c->forms.n; i++)
+		if (ds->form_ulp[i])
+			printf("# x87 diff: %-18s %u of %u cases an ulp apart\n", c->forms.f[i].name,
+			       ds->form_ulp[i], ds->form_cases[i]);
 	for (int i = 0; i < c->forms.n; i++)
 		if (ds->form_bad[i])
 			printf("# x87 diff: %-18s %u of %u cases differ\n", c->forms.f[i].name,

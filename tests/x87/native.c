@@ -130,6 +130,50 @@ static struct v80 random_v80(uint64_t *rs)
 	return v;
 }
 
+/*
+ * An argument where the transcendental is defined and interesting:
+ * F2XM1 |x| <= 1, FYL2XP1 |x| < 1 - sqrt(2)/2, the trigonometric ones
+ * near multiples of pi/2 (argument reduction) or anywhere below 2^63.
+ */
+static struct v80 transcendental_arg(uint64_t *rs, unsigned modrm)
+{
+	struct v80 v;
+	uint64_t r = rng_next(rs);
+
+	v.m = rng_next(rs) | 1ull << 63;
+	v.se = (uint16_t)(0x3fff - 1 - r % 64);
+	switch (modrm) {
+	case 0xf0:      /* F2XM1 */
+		break;
+	case 0xf9:      /* FYL2XP1: exponent -3 and below, or 0.25..0.29 */
+		v.se = (uint16_t)(0x3fff - 3 - r % 64);
+		if ((r >> 8) % 4 == 0) {
+			v.se = 0x3ffd;
+			v.m = 0x8000000000000000ull + (rng_next(rs) % 0x15f619980c4336f7ull);
+		}
+		break;
+	case 0xf2: case 0xfb: case 0xfe: case 0xff:
+		if ((r >> 8) % 2) {
+			/* k * pi/2 +- a few ulps, k up to 2^20 */
+			/* pi/2 = 0xc90fdaa22168c235 * 2^-63; k * its top 43 bits fits 64. */
+			uint64_t k = 1 + rng_next(rs) % (1u << (1 + (r >> 9) % 20));
+			uint64_t p = k * (0xc90fdaa22168c235ull >> 21);
+			int sh = __builtin_clzll(p);
+			v.m = ((p << sh) + (rng_next(rs) % 16) - 8) | 1ull << 63;
+			v.se = (uint16_t)(0x3fff + 21 - sh);
+		} else {
+			v.se = (uint16_t)(0x3fff - 20 + r % 84);
+		}
+		break;
+	default:
+		v.se = (uint16_t)(0x3fff - 40 + r % 80);
+		break;
+	}
+	if ((r >> 40) & 1)
+		v.se |= 0x8000;
+	return v;
+}
+
 static struct v80 pick_v80(uint64_t *rs)
 {
 	if (rng_next(rs) % 3 == 0)
@@ -414,6 +458,12 @@ int main(void)
 					s.st[0] = edges[kk / 8];
 					s.empty[0] = 0;
 				}
+			}
+			if (k >= npairs + nsingles && f->cat == CAT_TRANS && rng_next(&rs) % 4 != 0) {
+				/* Most random transcendental cases inside the defined domains. */
+				s.st[0] = transcendental_arg(&rs, f->modrm);
+				s.empty[0] = 0;
+				s.empty[1] = 0;
 			}
 			fill_mem(&rs, f->mem, memk, io->mem);
 			io->eflags_in = 0x202 | (uint32_t)(rng_next(&rs) & 0x8d5);
