@@ -612,6 +612,74 @@ static void save_load(struct test *t)
 	free(b);
 }
 
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * A hostile guest programs random modes and counts; the IRQ0 timer must
+ * never run more often than one programming or one floor gap allows.
+ */
+static void hostile_guest(struct test *t)
+{
+	static const uint16_t ports[] = { 0x40, 0x41, 0x42, 0x43, 0x61 };
+	struct rig *r = rig_new(t);
+	uint32_t x = 777;
+	struct sbuf sb, rd;
+	unsigned refused = 0, fired = 0, writes = 0;
+	uint64_t start;
+
+	REQUIRE(t, r);
+	start = clock_now(&r->clk);
+	for (unsigned i = 0; i < 100000; i++) {
+		uint32_t v = rnd(&x);
+
+		if (v % 3 == 0) {
+			out8(r, ports[(v >> 8) % 5], (uint8_t)(v >> 16));
+			writes++;
+		} else if (v % 3 == 1) {
+			(void)in8(r, ports[(v >> 8) % 5]);
+		} else {
+			uint64_t d = timer_next_deadline(&r->clk), lim = clock_now(&r->clk) + (v >> 20);
+
+			if (d <= lim) {
+				clock_advance(&r->clk, d - clock_now(&r->clk));
+				timers_run(&r->clk, d);
+				fired++;
+			} else {
+				clock_advance(&r->clk, lim - clock_now(&r->clk));
+			}
+		}
+	}
+	CHECK(t, fired <= writes + (clock_now(&r->clk) - start) / 20000 + 1);
+	sbuf_init(&sb);
+	i8254_save(&r->pit, &sb);
+	REQUIRE(t, !sb.error);
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t *copy = malloc(sb.len);
+
+		REQUIRE(t, copy);
+		memcpy(copy, sb.data, sb.len);
+		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
+		sbuf_init_read(&rd, copy, sb.len);
+		if (i8254_load(&r->pit, &rd) != 0) {
+			CHECK(t, rd.why[0] != 0);
+			refused++;
+		}
+		free(copy);
+		for (unsigned p = 0; p < 5; p++)
+			(void)in8(r, ports[p]);
+		go_tick(r, tick(r) + 100);
+	}
+	CHECK(t, refused > 0);
+	sbuf_free(&sb);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -633,5 +701,6 @@ int main(int argc, char **argv)
 	RUN(&h, linux_tsc_calibration_loop);
 	RUN(&h, no_catch_up_storm);
 	RUN(&h, save_load);
+	RUN(&h, hostile_guest);
 	return harness_done(&h);
 }

@@ -438,6 +438,73 @@ static void bad_irq_number_ignored(struct test *t)
 	free(r);
 }
 
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* A hostile guest: random writes everywhere, random lines, acks; then corrupt saves. */
+static void hostile_guest(struct test *t)
+{
+	static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
+	struct rig *r = rig_new(t);
+	uint32_t x = 12345;
+	struct sbuf sb, rd;
+	unsigned refused = 0;
+
+	REQUIRE(t, r);
+	for (unsigned i = 0; i < 200000; i++) {
+		uint32_t v = rnd(&x);
+
+		switch (v % 4) {
+		case 0:
+			out8(r, ports[(v >> 8) % 6], (uint8_t)(v >> 16));
+			break;
+		case 1:
+			(void)in8(r, ports[(v >> 8) % 6]);
+			break;
+		case 2:
+			i8259_set_irq(&r->pic, (v >> 8) % 16, (v >> 12) & 1);
+			break;
+		default:
+			if (r->intr)
+				(void)i8259_ack(&r->pic);
+			break;
+		}
+		/* The CPU's view always matches the controller's. */
+		if (r->intr != i8259_intr_pending(&r->pic)) {
+			CHECK(t, r->intr == i8259_intr_pending(&r->pic));
+			break;
+		}
+	}
+	sbuf_init(&sb);
+	i8259_save(&r->pic, &sb);
+	REQUIRE(t, !sb.error);
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t *copy = malloc(sb.len);
+
+		REQUIRE(t, copy);
+		memcpy(copy, sb.data, sb.len);
+		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
+		sbuf_init_read(&rd, copy, sb.len);
+		if (i8259_load(&r->pic, &rd) != 0) {
+			CHECK(t, rd.why[0] != 0);
+			refused++;
+		}
+		free(copy);
+		/* Whatever was loaded, the controller still works. */
+		(void)in8(r, 0x20);
+		if (r->intr)
+			(void)i8259_ack(&r->pic);
+	}
+	CHECK(t, refused > 0);
+	sbuf_free(&sb);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -456,5 +523,6 @@ int main(int argc, char **argv)
 	RUN(&h, special_fully_nested);
 	RUN(&h, save_load);
 	RUN(&h, bad_irq_number_ignored);
+	RUN(&h, hostile_guest);
 	return harness_done(&h);
 }

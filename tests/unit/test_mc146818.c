@@ -457,6 +457,66 @@ static void host_time_start(struct test *t)
 	free(r);
 }
 
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Random register writes (invalid times included), time jumps, corrupt saves. */
+static void hostile_guest(struct test *t)
+{
+	struct rig *r = rig_new(t, START);
+	uint32_t x = 4242;
+	struct sbuf sb, rb;
+	unsigned refused = 0;
+
+	REQUIRE(t, r);
+	for (unsigned i = 0; i < 100000; i++) {
+		uint32_t v = rnd(&x);
+
+		if (v % 3 == 0)
+			wr(r, (uint8_t)(v >> 8), (uint8_t)(v >> 16));
+		else if (v % 3 == 1)
+			(void)rd(r, (uint8_t)(v >> 8));
+		else
+			advance(r, (v >> 8) % 3 ? (v >> 12) : (uint64_t)(v >> 12) * 100000);
+	}
+	/* Still a clock: a sane time set now runs on. */
+	wr(r, RTC_REG_A, 0x26);
+	wr(r, RTC_REG_B, RTC_B_SET | RTC_B_24H);
+	wr(r, RTC_SEC, 0x10);
+	wr(r, RTC_MIN, 0x20);
+	wr(r, RTC_HOUR, 0x12);
+	wr(r, RTC_REG_B, RTC_B_24H);
+	advance(r, 3 * SEC);
+	CHECK(t, rd(r, RTC_SEC) >= 0x12 && rd(r, RTC_SEC) <= 0x13);
+	sbuf_init(&sb);
+	mc146818_save(&r->rtc, &sb);
+	REQUIRE(t, !sb.error);
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t *copy = malloc(sb.len);
+
+		REQUIRE(t, copy);
+		memcpy(copy, sb.data, sb.len);
+		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
+		sbuf_init_read(&rb, copy, sb.len);
+		if (mc146818_load(&r->rtc, &rb) != 0) {
+			CHECK(t, rb.why[0] != 0);
+			refused++;
+		}
+		free(copy);
+		for (uint8_t reg = 0; reg < 14; reg++)
+			(void)rd(r, reg);
+		advance(r, 1000 * MS);
+	}
+	CHECK(t, refused > 0);
+	sbuf_free(&sb);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -473,5 +533,6 @@ int main(int argc, char **argv)
 	RUN(&h, long_gap);
 	RUN(&h, save_load);
 	RUN(&h, host_time_start);
+	RUN(&h, hostile_guest);
 	return harness_done(&h);
 }

@@ -391,6 +391,76 @@ static void save_load(struct test *t)
 	free(b);
 }
 
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Random register traffic and input, then corrupt saves: never a crash or a lost invariant. */
+static void hostile_guest(struct test *t)
+{
+	struct rig *r = rig_new(t);
+	uint32_t x = 99;
+	struct sbuf sb, rd;
+	unsigned refused = 0;
+	uint8_t buf[32];
+
+	REQUIRE(t, r);
+	memset(buf, 'z', sizeof(buf));
+	for (unsigned i = 0; i < 100000; i++) {
+		uint32_t v = rnd(&x);
+
+		switch (v % 4) {
+		case 0:
+			out8(r, (v >> 8) & 7, (uint8_t)(v >> 16));
+			break;
+		case 1:
+			(void)in8(r, (v >> 8) & 7);
+			break;
+		case 2: {
+			size_t room = ns16550_can_receive(&r->uart), n = (v >> 8) % sizeof(buf);
+
+			CHECK(t, ns16550_receive(&r->uart, buf, n) == (n < room ? n : room));
+			break;
+		}
+		default:
+			advance(r, v >> 14);
+			break;
+		}
+		if (r->uart.rx_count > NS16550_FIFO) {
+			CHECK(t, r->uart.rx_count <= NS16550_FIFO);
+			break;
+		}
+		r->txlen = 0;
+	}
+	sbuf_init(&sb);
+	ns16550_save(&r->uart, &sb);
+	REQUIRE(t, !sb.error);
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t *copy = malloc(sb.len);
+
+		REQUIRE(t, copy);
+		memcpy(copy, sb.data, sb.len);
+		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
+		sbuf_init_read(&rd, copy, sb.len);
+		if (ns16550_load(&r->uart, &rd) != 0) {
+			CHECK(t, rd.why[0] != 0);
+			refused++;
+		}
+		free(copy);
+		for (unsigned reg = 0; reg < 8; reg++)
+			(void)in8(r, reg);
+		(void)ns16550_receive(&r->uart, buf, 3);
+		advance(r, 100000);
+	}
+	CHECK(t, refused > 0);
+	sbuf_free(&sb);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -406,5 +476,6 @@ int main(int argc, char **argv)
 	RUN(&h, loopback_modem_lines);
 	RUN(&h, backend_connect_and_out2);
 	RUN(&h, save_load);
+	RUN(&h, hostile_guest);
 	return harness_done(&h);
 }
