@@ -97,13 +97,19 @@ static void timeout_fired(void *opaque, uint64_t now)
 
 static void rx_clear(struct ns16550 *u)
 {
-	bool was_full = u->rx_count >= rx_capacity(u);
-
 	u->rx_count = 0;
 	u->rx_head = 0;
 	memset(u->rx_err, 0, sizeof(u->rx_err));
 	restart_timeout(u);
-	if (was_full && u->be.rx_space)
+}
+
+/*
+ * The backend stops reading while the receiver has no room (FIFO full, or
+ * loopback); tell it when room appears again, whatever made it.
+ */
+static void notify_room(struct ns16550 *u, size_t room_before)
+{
+	if (room_before == 0 && ns16550_can_receive(u) > 0 && u->be.rx_space)
 		u->be.rx_space(u->be.opaque);
 }
 
@@ -131,18 +137,14 @@ static void rx_push(struct ns16550 *u, uint8_t c, uint8_t err)
 static uint8_t rx_pop(struct ns16550 *u)
 {
 	uint8_t c;
-	bool was_full;
 
 	if (!u->rx_count)
 		return 0;
-	was_full = u->rx_count >= rx_capacity(u);
 	c = u->rx[u->rx_head];
 	u->rx_err[u->rx_head] = 0;
 	u->rx_head = (uint8_t)((u->rx_head + 1) % NS16550_FIFO);
 	u->rx_count--;
 	restart_timeout(u);
-	if (was_full && u->be.rx_space)
-		u->be.rx_space(u->be.opaque);
 	return c;
 }
 
@@ -208,6 +210,7 @@ static uint8_t read_lsr(struct ns16550 *u)
 uint32_t ns16550_io_read(void *opaque, uint32_t port, unsigned size)
 {
 	struct ns16550 *u = opaque;
+	size_t room = ns16550_can_receive(u);
 	uint8_t v;
 
 	switch ((port - u->base) & 7) {
@@ -242,6 +245,7 @@ uint32_t ns16550_io_read(void *opaque, uint32_t port, unsigned size)
 		break;
 	}
 	update_irq(u);
+	notify_room(u, room);
 	return v;
 }
 
@@ -260,6 +264,7 @@ static void write_fcr(struct ns16550 *u, uint8_t v)
 void ns16550_io_write(void *opaque, uint32_t port, uint32_t value, unsigned size)
 {
 	struct ns16550 *u = opaque;
+	size_t room = ns16550_can_receive(u);
 	uint8_t v = (uint8_t)value;
 
 	switch ((port - u->base) & 7) {
@@ -299,6 +304,7 @@ void ns16550_io_write(void *opaque, uint32_t port, uint32_t value, unsigned size
 		break;
 	}
 	update_irq(u);
+	notify_room(u, room);
 }
 
 static const struct io_ops ns16550_ops = { ns16550_io_read, ns16550_io_write };
@@ -331,6 +337,8 @@ void ns16550_set_connected(struct ns16550 *u, bool connected)
 
 void ns16550_reset(struct ns16550 *u)
 {
+	size_t room = ns16550_can_receive(u);
+
 	u->ier = 0;
 	u->lcr = 0;
 	u->mcr = 0;
@@ -343,6 +351,7 @@ void ns16550_reset(struct ns16550 *u)
 	u->msr = modem_inputs(u);
 	restart_timeout(u);
 	update_irq(u);
+	notify_room(u, room);
 }
 
 int ns16550_init(struct ns16550 *u, struct iobus *io, struct clock *clk, uint16_t base,
@@ -395,6 +404,7 @@ int ns16550_load(struct ns16550 *u, struct sbuf *sb)
 	uint16_t base;
 	bool armed;
 	uint64_t deadline;
+	size_t room;
 
 	if (!sbuf_open(sb, "ns16550", &version))
 		return -1;
@@ -442,6 +452,7 @@ int ns16550_load(struct ns16550 *u, struct sbuf *sb)
 	if (!sbuf_close(sb) || sb->error)
 		return -1;
 	timer_del(u->clk, &u->timeout_timer);
+	room = ns16550_can_receive(u);
 	t.timeout_timer = u->timeout_timer;    /* the live, now disarmed, timer */
 	*u = t;
 	if (armed)
@@ -450,5 +461,6 @@ int ns16550_load(struct ns16550 *u, struct sbuf *sb)
 	u->irq_level = iir_id(u) != UART_IIR_NONE &&
 	               (u->mcr & (UART_MCR_OUT2 | UART_MCR_LOOP)) == UART_MCR_OUT2;
 	irq_set(&u->irq, u->irq_level);
+	notify_room(u, room);
 	return 0;
 }

@@ -79,7 +79,8 @@ enum { UART_RBR = 0, UART_THR = 0, UART_DLL = 0, UART_IER = 1, UART_DLM = 1,
 
 struct ns16550_backend {
 	void (*tx)(void *opaque, const uint8_t *buf, size_t len);
-	/* Optional: the receive FIFO has room again after being full. */
+	/* Optional: ns16550_can_receive() became non-zero after being 0
+	 * (the guest read a full FIFO, left loopback, reset the port...). */
 	void (*rx_space)(void *opaque);
 	void *opaque;
 };

@@ -314,8 +314,11 @@ static void loopback_modem_lines(struct test *t)
 	/* The serial input is disconnected in loopback. */
 	CHECK_EQ(t, ns16550_can_receive(&r->uart), 0);
 	CHECK_EQ(t, ns16550_receive(&r->uart, (const uint8_t *)"x", 1), 0);
-	/* Back to normal: the backend's lines. */
+	/* Back to normal: the backend's lines, and the backend may send again. */
+	r->rx_space_calls = 0;
 	out8(r, UART_MCR, UART_MCR_OUT2);
+	CHECK_EQ(t, r->rx_space_calls, 1);
+	CHECK_EQ(t, ns16550_can_receive(&r->uart), 1);
 	CHECK_EQ(t, in8(r, UART_MSR) & 0xf0, UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD);
 	free(r);
 }
