@@ -209,7 +209,7 @@ static void resume(struct gdbstub *s, bool step)
 {
 	s->stepping = step;
 	cpu_set_single_step(s->g->pc->cpu, step);
-	s->g->debug_stopped = false;
+	guest_debug_hold(s->g, false);
 	guest_kick(s->g);
 }
 
@@ -380,7 +380,7 @@ static void handle_packet(struct gdbstub *s, char *p)
 static void interrupt(struct gdbstub *s)
 {
 	if (!s->g->debug_stopped) {
-		s->g->debug_stopped = true;
+		guest_debug_hold(s->g, true);
 		cpu_set_single_step(s->g->pc->cpu, false);
 		s->stepping = false;
 		send_packet(s, "S02");
@@ -494,7 +494,7 @@ static void on_accept(evutil_socket_t fd, short what, void *opaque)
 	event_del(s->accept_ev);
 	log_info("gdb: debugger attached");
 	/* gdb expects the target stopped when it connects. */
-	s->g->debug_stopped = true;
+	guest_debug_hold(s->g, true);
 }
 
 struct gdbstub *gdbstub_new(struct guest *g, int port, char *err, size_t errlen)
@@ -546,7 +546,7 @@ void gdbstub_stopped(struct gdbstub *s)
 	}
 	cpu_set_single_step(s->g->pc->cpu, false);
 	s->stepping = false;
-	s->g->debug_stopped = true;
+	guest_debug_hold(s->g, true);
 	send_packet(s, "S05");
 }
 

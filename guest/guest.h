@@ -74,6 +74,9 @@ int guest_reset(struct guest *g);
 void guest_stop(struct guest *g, int status, const char *reason, int code);
 const char *guest_state_name(const struct guest *g);
 
+/* The debugger holds (or releases) the CPU; machine time stands still meanwhile. */
+void guest_debug_hold(struct guest *g, bool hold);
+
 /* The CPU should look at its inputs again (I/O raised an interrupt). */
 void guest_kick(struct guest *g);
 

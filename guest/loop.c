@@ -59,12 +59,21 @@ static void notify_state(struct guest *g, const char *why)
 		control_notify_state(g->control, guest_state_name(g), why);
 }
 
+/* Machine time runs only while the machine does: not paused, not held by the debugger. */
+static void update_clock(struct guest *g)
+{
+	if (g->state == GUEST_RUNNING && !g->debug_stopped)
+		clock_resume(&g->pc->clock);
+	else
+		clock_pause(&g->pc->clock);
+}
+
 void guest_pause(struct guest *g)
 {
 	if (g->state == GUEST_PAUSED)
 		return;
 	g->state = GUEST_PAUSED;
-	clock_pause(&g->pc->clock);
+	update_clock(g);
 	notify_state(g, NULL);
 }
 
@@ -73,9 +82,19 @@ void guest_resume(struct guest *g)
 	if (g->state == GUEST_RUNNING)
 		return;
 	g->state = GUEST_RUNNING;
-	clock_resume(&g->pc->clock);
+	update_clock(g);
 	guest_kick(g);
 	notify_state(g, NULL);
+}
+
+void guest_debug_hold(struct guest *g, bool hold)
+{
+	if (g->debug_stopped == hold)
+		return;
+	g->debug_stopped = hold;
+	update_clock(g);
+	if (!hold)
+		guest_kick(g);
 }
 
 static int reset_machine(struct guest *g, const char *why)
@@ -327,7 +346,7 @@ int guest_init(struct guest *g, const struct guest_options *opt, char *err, size
 		if (!g->gdb)
 			return 2;
 		if (opt->gdb_wait)
-			g->debug_stopped = true;
+			guest_debug_hold(g, true);
 	}
 	g->state = GUEST_RUNNING;
 	notify_state(g, "start");
