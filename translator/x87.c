@@ -1321,11 +1321,14 @@ enum x87_result x87_exec(struct x87 *fpu, const struct x87_insn *insn,
 	enum x87_result res;
 
 	memset(out, 0, sizeof(*out));
-	memset(&r, 0, sizeof(r));
+	/* Every field but the write buffer (filled before use, wlen bytes). */
 	r.s = *fpu;
 	r.insn = insn;
 	r.mem = mem;
 	r.out = out;
+	r.wlen = 0;
+	r.control = false;
+	r.has_mem = false;
 	env_reset(&r);
 
 	/* Every non-control instruction starts by clearing C1; results,

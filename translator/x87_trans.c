@@ -108,28 +108,45 @@ static struct bf bf_mul(struct bf a, struct bf b)
 	return bf_make(a.s != b.s, a.e + b.e + 1, hi);
 }
 
+/* 1/b by Newton's iteration from a 64-bit estimate: 63, then 126+ bits. */
+static struct bf bf_recip(struct bf b)
+{
+	uint64_t top = HI64(b.m);
+	u128 est = ((u128)1 << 127) / top;      /* in (2^63, 2^64] */
+	struct bf r = bf_make(b.s, 63 - b.e, est);
+	struct bf one = bf_int(1);
+
+	for (int i = 0; i < 2; i++)
+		r = bf_add(r, bf_mul(r, bf_sub(one, bf_mul(b, r))));
+	return r;
+}
+
 static struct bf bf_div(struct bf a, struct bf b)
 {
 	if (!a.m || !b.m)
 		return BF_ZERO;
-	/* Long division of a.m by b.m: 128 quotient bits. */
-	u128 rem = a.m, q = 0;
-	bool top = false;   /* the remainder's bit 128 */
-	int32_t e = a.e - b.e;
-	if (rem >= b.m) {
-		rem -= b.m;
-		q = 1;
-	}
-	for (int i = 0; i < 127; i++) {
-		top = rem >> 127;
-		rem <<= 1;
-		q <<= 1;
-		if (top || rem >= b.m) {
-			rem -= b.m;
-			q |= 1;
-		}
-	}
-	return bf_make(a.s != b.s, e, q);
+	return bf_mul(a, bf_recip(b));
+}
+
+/* a / d for a small integer d: three 64-bit steps instead of 128 bitwise. */
+static struct bf bf_div_int(struct bf a, uint64_t d)
+{
+	if (!a.m || !d)
+		return BF_ZERO;
+	uint64_t hi = HI64(a.m), lo = LO64(a.m);
+	uint64_t q2 = hi / d;
+	u128 r = hi % d;
+	u128 n1 = (r << 64) | lo;
+	uint64_t q1 = (uint64_t)(n1 / d);
+	r = n1 % d;
+	uint64_t q0 = (uint64_t)((r << 64) / d);
+	/* quotient = q2:q1:q0 * 2^(a.e - 191) */
+	if (!q2)
+		return bf_make(a.s, a.e - 64, ((u128)q1 << 64) | q0);
+	int n = __builtin_clzll(q2);
+	u128 m = ((((u128)q2 << 64) | q1) << n) | (n ? q0 >> (64 - n) : 0);
+	struct bf res = { a.s, a.e - n, m };
+	return res;
 }
 
 static struct bf bf_ldexp(struct bf a, int32_t n)
@@ -143,9 +160,11 @@ static struct bf bf_sqrt(struct bf a)
 {
 	if (!a.m)
 		return BF_ZERO;
-	/* Newton from 2^(e/2): quadratic convergence, 9 steps cover 128 bits. */
-	struct bf y = bf_make(false, a.e / 2, (u128)1 << 127);
-	for (int i = 0; i < 9; i++)
+	/* The 64-bit square root of the top bits, then two Newton steps. */
+	struct fx_env quiet = { .cw = 0x037f };
+	fx top = fx_make(false, (unsigned)((a.e & 1) + FX_BIAS), HI64(a.m));
+	struct bf y = bf_ldexp(bf_from(fx_sqrt(&quiet, top, 64)), (a.e - (a.e & 1)) / 2);
+	for (int i = 0; i < 2; i++)
 		y = bf_ldexp(bf_add(y, bf_div(a, y)), -1);
 	return y;
 }
@@ -198,7 +217,7 @@ static void bf_sincos_reduced(struct bf r, struct bf *s, struct bf *c)
 	struct bf r2 = bf_mul(r, r);
 	struct bf term = r, sum = r;
 	for (int k = 2; k < 80; k += 2) {
-		term = bf_neg(bf_div(bf_mul(term, r2), bf_int((int64_t)k * (k + 1))));
+		term = bf_neg(bf_div_int(bf_mul(term, r2), (uint64_t)k * (k + 1)));
 		sum = bf_add(sum, term);
 		if (bf_small(term, sum))
 			break;
@@ -207,7 +226,7 @@ static void bf_sincos_reduced(struct bf r, struct bf *s, struct bf *c)
 	term = bf_int(1);
 	sum = term;
 	for (int k = 1; k < 80; k += 2) {
-		term = bf_neg(bf_div(bf_mul(term, r2), bf_int((int64_t)k * (k + 1))));
+		term = bf_neg(bf_div_int(bf_mul(term, r2), (uint64_t)k * (k + 1)));
 		sum = bf_add(sum, term);
 		if (bf_small(term, sum))
 			break;
@@ -347,7 +366,7 @@ static struct bf bf_atan(struct bf t)
 	int halvings = 0;
 	struct bf one = bf_int(1);
 
-	while (t.m && t.e > -8 && halvings < 12) {
+	while (t.m && t.e > -5 && halvings < 12) {
 		t = bf_div(t, bf_add(one, bf_sqrt(bf_add(one, bf_mul(t, t)))));
 		halvings++;
 	}
@@ -355,7 +374,7 @@ static struct bf bf_atan(struct bf t)
 	struct bf pw = t, sum = t;
 	for (int k = 3; k < 200; k += 2) {
 		pw = bf_mul(pw, t2);
-		struct bf term = bf_div(pw, bf_int(k));
+		struct bf term = bf_div_int(pw, (uint64_t)k);
 		sum = bf_add(sum, term);
 		if (bf_small(term, sum))
 			break;
@@ -429,7 +448,7 @@ fx fx_2xm1(struct fx_env *e, fx x)
 	struct bf z = bf_mul(bf_from(x), bf_ln2());
 	struct bf term = z, sum = z;
 	for (int k = 2; k < 400; k++) {
-		term = bf_div(bf_mul(term, z), bf_int(k));
+		term = bf_div_int(bf_mul(term, z), (uint64_t)k);
 		sum = bf_add(sum, term);
 		if (bf_small(term, sum))
 			break;
@@ -443,7 +462,7 @@ static struct bf bf_log2_atanh(struct bf s)
 	struct bf s2 = bf_mul(s, s), pw = s, sum = s;
 	for (int k = 3; k < 400; k += 2) {
 		pw = bf_mul(pw, s2);
-		struct bf term = bf_div(pw, bf_int(k));
+		struct bf term = bf_div_int(pw, (uint64_t)k);
 		sum = bf_add(sum, term);
 		if (bf_small(term, sum))
 			break;
