@@ -1225,17 +1225,7 @@ static bool seq_form_ok(const struct form *f)
 	enum kind k = classify(f);
 	switch (k) {
 	case K_ALU: case K_MUL: case K_SHIFT: case K_CMOV: case K_SETCC: case K_FLAGS:
-	case K_BSCAN:
-		return true;
-	case K_SHD:
-		return true;
-	case K_BT:
-		return true;
-	case K_DIV:
-		return true;
-	case K_BCD:
-		return true;
-	case K_ATOMIC:
+	case K_BSCAN: case K_SHD: case K_BT: case K_DIV: case K_BCD: case K_ATOMIC:
 		return true;
 	case K_MOV:
 		/* XCHG with ESP/EBP (94, 95) name them in the opcode. */
