@@ -385,6 +385,31 @@ static void pm_function_and_firmware_setup(struct test *t)
 	CHECK(t, pci_bus_assign_resources(&r.bus, 0xc000, 0xc00f, 0xe0000000, 0xfebfffff, pirqs) < 0);
 }
 
+/*
+ * A guest may switch decoding on and off as often as it likes (Linux
+ * turns BAR decoding off around every sizing): the device must keep
+ * working however many times that happens.
+ */
+static void decode_toggling_has_no_limit(struct test *t)
+{
+	struct rig r;
+	unsigned fn = PCI_DEVFN(3, 0);
+
+	REQUIRE(t, rig_init(&r, true) == 0);
+	cfg_write(&r, PCI_DEVFN(1, 3), 0x40, 0xb001, 4);
+	cfg_write(&r, fn, 0x10, 0xc040, 4);
+	for (int i = 0; i < 300; i++) {
+		cfg_write(&r, PCI_DEVFN(1, 3), 0x80, 1, 1);
+		cfg_write(&r, PCI_DEVFN(1, 3), 0x80, 0, 1);
+		cfg_write(&r, fn, PCI_COMMAND, PCI_COMMAND_IO, 2);
+		cfg_write(&r, fn, PCI_COMMAND, 0, 2);
+	}
+	cfg_write(&r, PCI_DEVFN(1, 3), 0x80, 1, 1);
+	cfg_write(&r, fn, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	CHECK_EQ(t, iobus_read(&r.io, 0xb004, 2), ACPI_SCI_EN);
+	CHECK_EQ(t, iobus_read(&r.io, 0xc044, 2), 0xabcd);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig r, r2;
@@ -462,6 +487,7 @@ int main(int argc, char **argv)
 	RUN(&h, reset_control);
 	RUN(&h, pam_registers);
 	RUN(&h, pm_function_and_firmware_setup);
+	RUN(&h, decode_toggling_has_no_limit);
 	RUN(&h, save_load);
 	return harness_done(&h);
 }
