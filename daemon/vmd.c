@@ -132,7 +132,7 @@ static void autostart(struct vm *vm)
 {
 	char err[512];
 
-	if (!vm->cfg->autostart || vm_active(vm))
+	if (!vm->cfg->autostart || vm_active(vm) || vm->vmd->shutting_down)
 		return;
 	if (guest_start(vm, err, sizeof(err)) < 0)
 		log_err("vm %s: autostart failed: %s", vm->cfg->name, err);
@@ -269,15 +269,32 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
-static int daemonize(void)
+/*
+ * Detaches from the terminal. The original process stays until the daemon
+ * says it is listening (a byte on *ready_fd) or gives up (the pipe closes
+ * unwritten), and exits 0 or 1 accordingly: whoever started vmd (an rc
+ * script) learns about a socket it could not bind.
+ */
+static int daemonize(int *ready_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd;
+	pid_t pid;
+	ssize_t n;
+	char ok = 0;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && ok == 'r' ? 0 : 1);
+	}
+	close(p[0]);
 	if (setsid() < 0)
 		return -1;
 	pid = fork();
@@ -295,6 +312,7 @@ static int daemonize(void)
 	dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
+	*ready_fd = p[1];
 	return 0;
 }
 
@@ -315,7 +333,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *socket_opt = NULL, *pid_opt = NULL;
 	char err[8192], pidfile[PATH_MAX];
 	bool foreground = false, check_only = false, explicit_config = false;
-	int verbose = 0, ch;
+	int verbose = 0, ch, ready_fd = -1;
 	struct vm *vm;
 	size_t i;
 
@@ -371,7 +389,7 @@ int main(int argc, char **argv)
 	apply_globals(&d);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("vmd", !foreground, verbose);
-	if (!foreground && daemonize() < 0) {
+	if (!foreground && daemonize(&ready_fd) < 0) {
 		log_err("cannot become a daemon: %s", strerror(errno));
 		return 1;
 	}
@@ -393,6 +411,11 @@ int main(int argc, char **argv)
 		pidfile[0] = '\0';
 	else if (foreground && !pid_opt)
 		pidfile[0] = '\0';
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "r", 1) != 1)
+			log_warn("could not tell the starting process we are up");
+		close(ready_fd);
+	}
 	for (i = 0; i < d.cfg.nvm; i++) {
 		vm = vm_new(&d, d.cfg.vm[i], true);
 		if (!vm) {

@@ -190,6 +190,12 @@ check reload_bad_config_refused test "$rc" = 1
 check reload_bad_config_lines has "$out" "vmd.conf:16: missing '}' closing vm \"broken\" of line 15"
 check reload_bad_keeps_running is_state four running
 
+# stop -a: every running guest.
+V start one >/dev/null
+out=$(V stop -a -f -w); check stop_all bash -c "grep -q 'one: stopped' <<<'$out' && grep -q 'four: stopped' <<<'$out'"
+check stop_all_none_left bash -c "! '$VMCTL' -s '$SOCK' list | grep -q running"
+V start two >/dev/null && V start four >/dev/null
+
 # SIGTERM: guests are powered down, then vmd exits and leaves none behind.
 pids="$(field two pid) $(field four pid)"
 kill -TERM "$VMD_PID"
