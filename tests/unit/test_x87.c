@@ -457,6 +457,127 @@ static void fcomi_and_fcmov(struct test *t)
 	CHECK_EQ(t, out.ax, f.sw);
 }
 
+/* FBLD/FBSTP round trip, FXAM classes, FPREM quotient bits, constants by RC. */
+static void known_answers(struct test *t)
+{
+	struct x87 f;
+	struct tmem m;
+	static const uint8_t bcd[10] = { 0x78, 0x56, 0x34, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x80 };
+
+	x87_init(&f);
+	tmem_init(&m, 0x5000, 10);
+	memcpy(m.buf, bcd, 10);
+	REQUIRE(t, run(&f, 0xdf, 0x25, &m, NULL) == X87_OK);     /* FBLD */
+	CHECK_EQ(t, st(&f, 0).sign_exp, 0x8000 + 0x3fff + 56);   /* -123456789012345678 */
+	memset(m.buf, 0, 10);
+	REQUIRE(t, run(&f, 0xdf, 0x35, &m, NULL) == X87_OK);     /* FBSTP */
+	CHECK(t, memcmp(m.buf, bcd, 10) == 0);
+	CHECK_EQ(t, f.tw, 0xffff);
+
+	/* FXAM: empty, then +0, -inf, a denormal, a NaN, an unnormal. */
+	x87_init(&f);
+	CHECK_EQ(t, run(&f, 0xd9, 0xe5, &m, NULL), X87_OK);
+	CHECK_EQ(t, f.sw & 0x4700, 0x4100);
+	struct { uint64_t mant; uint16_t se; uint16_t cc; } cls[] = {
+		{ 0, 0x0000, 0x4000 }, { 1ull << 63, 0xffff, 0x0700 }, { 5, 0x0000, 0x4400 },
+		{ 0xc000000000000001ull, 0x7fff, 0x0100 }, { 0x4000000000000000ull, 0x3fff, 0x0000 },
+	};
+	for (unsigned i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
+		x87_init(&f);
+		tmem_init(&m, 0x5000, 10);
+		wr64(m.buf, cls[i].mant);
+		wr16(m.buf + 8, cls[i].se);
+		REQUIRE(t, run(&f, 0xdb, 0x2d, &m, NULL) == X87_OK);  /* FLD m80 */
+		REQUIRE(t, run(&f, 0xd9, 0xe5, &m, NULL) == X87_OK);
+		CHECK_EQ(t, f.sw & 0x4700, cls[i].cc | ((cls[i].se & 0x8000) ? 0x200 : 0));
+	}
+
+	/* FPREM of 23 by 5: remainder 3, quotient 4 = 100b: C0=1, C3=0, C1=0. */
+	x87_init(&f);
+	push_f64(t, &f, 0x4014000000000000ull);   /* 5 */
+	push_f64(t, &f, 0x4037000000000000ull);   /* 23 */
+	REQUIRE(t, run(&f, 0xd9, 0xf8, &m, NULL) == X87_OK);
+	CHECK_EQ(t, f.sw & 0x4700, 0x0100);
+	CHECK_EQ(t, st(&f, 0).sign_exp, 0x4000);
+	CHECK_EQ(t, st(&f, 0).mant, 0xc000000000000000ull);
+	/* FPREM1 rounds the quotient to nearest: 23/5 -> 5, remainder -2, Q=101b. */
+	x87_init(&f);
+	push_f64(t, &f, 0x4014000000000000ull);
+	push_f64(t, &f, 0x4037000000000000ull);
+	REQUIRE(t, run(&f, 0xd9, 0xf5, &m, NULL) == X87_OK);
+	CHECK_EQ(t, f.sw & 0x4700, 0x0300);
+	CHECK_EQ(t, st(&f, 0).sign_exp, 0xc000);
+
+	/* FLDPI by rounding mode: nearest and up ...235, down and chop ...234. */
+	for (unsigned rc = 0; rc < 4; rc++) {
+		x87_init(&f);
+		f.cw = (uint16_t)(0x037f | rc << 10);
+		REQUIRE(t, run(&f, 0xd9, 0xeb, &m, NULL) == X87_OK);
+		CHECK_EQ(t, st(&f, 0).mant, (rc == 1 || rc == 3) ? 0xc90fdaa22168c234ull : 0xc90fdaa22168c235ull);
+	}
+
+	/* Precision control: 1 + 2^-30 under PC=24 rounds to 1, over any exponent. */
+	x87_init(&f);
+	f.cw = 0x007f;
+	push_f64(t, &f, 0x3e10000000000000ull);   /* 2^-30 */
+	push_f64(t, &f, 0x3ff0000000000000ull);
+	REQUIRE(t, run(&f, 0xde, 0xc1, &m, NULL) == X87_OK);     /* FADDP */
+	CHECK_EQ(t, st(&f, 0).mant, 0x8000000000000000ull);
+	CHECK(t, f.sw & 0x20);
+	/* ... and the 15-bit exponent stays: 2^-20000 * 3 is not a denormal under PC=24. */
+	x87_init(&f);
+	f.cw = 0x007f;
+	tmem_init(&m, 0x5000, 10);
+	wr64(m.buf, 1ull << 63);
+	wr16(m.buf + 8, 0x3fff - 16000);
+	REQUIRE(t, run(&f, 0xdb, 0x2d, &m, NULL) == X87_OK);
+	REQUIRE(t, run(&f, 0xd8, 0xc0, &m, NULL) == X87_OK);     /* FADD ST0,ST0 */
+	CHECK_EQ(t, st(&f, 0).sign_exp, 0x3fff - 15999);
+	CHECK_EQ(t, f.sw & 0x30, 0);
+}
+
+/* FSAVE/FRSTOR in the 16-bit real-mode layout: 94 bytes, linear pointers. */
+static void fsave_16bit_real(struct test *t)
+{
+	struct x87 f, g;
+	struct tmem m;
+	struct x87_insn in;
+	struct x87_out out;
+	struct x87_mem mi;
+
+	x87_init(&f);
+	push_f64(t, &f, 0x4000000000000000ull);
+	f.fip = 0x1234;
+	f.fcs = 0xf000;
+	f.fop = 0x5a5;
+	f.fdp = 0x10;
+	f.fds = 0x2000;
+	g = f;
+	tmem_init(&m, 0x100, 94);
+	mi = tmem_iface(&m);
+	memset(&in, 0, sizeof(in));
+	in.opcode = 0xdd;
+	in.modrm = 0x36;        /* FNSAVE [disp16] */
+	in.op16 = true;
+	in.ea = 0x100;
+	REQUIRE(t, x87_exec(&f, &in, &mi, &out) == X87_OK);
+	CHECK_EQ(t, rd16(m.buf + 6), 0x1234);                 /* 0xf1234 low */
+	CHECK_EQ(t, rd16(m.buf + 8), 0xf000 | 0x5a5);
+	CHECK_EQ(t, rd16(m.buf + 10), 0x0010);                /* 0x20010 low */
+	CHECK_EQ(t, rd16(m.buf + 12), 0x2000);
+	CHECK_EQ(t, rd64(m.buf + 14), 0x8000000000000000ull);   /* ST0 at 14 */
+	CHECK_EQ(t, f.tw, 0xffff);
+	in.modrm = 0x26;        /* FRSTOR */
+	REQUIRE(t, x87_exec(&f, &in, &mi, &out) == X87_OK);
+	CHECK_EQ(t, f.tw, g.tw);
+	CHECK_EQ(t, f.fip, 0xf1234);
+	CHECK_EQ(t, f.fdp, 0x20010);
+	CHECK_EQ(t, f.fop, 0x5a5);
+	CHECK_EQ(t, st(&f, 0).mant, 0x8000000000000000ull);
+	CHECK_EQ(t, m.reads, 1);
+	CHECK_EQ(t, m.writes, 1);  /* one all-or-nothing write */
+}
+
 /* ---- the differential test ---- */
 
 /*
@@ -864,6 +985,8 @@ int main(int argc, char **argv)
 	RUN(&h, fsave_frstor_roundtrip);
 	RUN(&h, save_load_state);
 	RUN(&h, fcomi_and_fcmov);
+	RUN(&h, known_answers);
+	RUN(&h, fsave_16bit_real);
 	RUN(&h, diff_arith);
 	RUN(&h, diff_compare);
 	RUN(&h, diff_loadstore);
