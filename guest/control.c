@@ -97,6 +97,17 @@ static void handle_request(struct control *c, struct proto_msg *m)
 		pc_power_button(g->pc);
 		guest_kick(g);
 		reply = proto_result(m->id, ok_object());
+	} else if (strcmp(meth, "snapshot-save") == 0 || strcmp(meth, "snapshot-load") == 0) {
+		const char *path;
+		char why[600];
+		bool save = strcmp(meth, "snapshot-save") == 0;
+
+		if (proto_param_str(m->params, "path", true, &path, why, sizeof(why)) != 0)
+			reply = proto_error(m->id, PROTO_ERR_INVALID_PARAMS, why, NULL);
+		else if ((save ? guest_snapshot_save : guest_snapshot_load)(g, path, why, sizeof(why)) != 0)
+			reply = proto_error(m->id, PROTO_ERR_GUEST_FAILURE, why, NULL);
+		else
+			reply = proto_result(m->id, status_object(g));
 	} else if (strcmp(meth, "quit") == 0) {
 		reply = proto_result(m->id, ok_object());
 		send_msg(c, reply);

@@ -73,6 +73,9 @@ int guest_reset(struct guest *g);
 /* Ends the loop: the process exits with `status` after telling vmd `reason`. */
 void guest_stop(struct guest *g, int status, const char *reason, int code);
 const char *guest_state_name(const struct guest *g);
+/* Machine state to and from a file (between slices); -1 with a message. */
+int guest_snapshot_save(struct guest *g, const char *path, char *err, size_t errlen);
+int guest_snapshot_load(struct guest *g, const char *path, char *err, size_t errlen);
 
 /* The debugger holds (or releases) the CPU; machine time stands still meanwhile. */
 void guest_debug_hold(struct guest *g, bool hold);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -11,6 +12,8 @@
 #include "guest/gdbstub.h"
 #include "guest/serial.h"
 #include "lib/log.h"
+#include "lib/sbuf.h"
+#include "machine/bios.h"
 
 /*
  * Slices are bounded in host time so I/O is polled often enough (console
@@ -255,6 +258,76 @@ static void sleep_until_event(struct guest *g)
 	g->sleeps++;
 	event_base_loop(g->base, EVLOOP_ONCE);
 	evtimer_del(g->wake);
+}
+
+#define SNAPSHOT_MAGIC "VMDSNAP1"
+
+int guest_snapshot_save(struct guest *g, const char *path, char *err, size_t errlen)
+{
+	struct sbuf sb;
+	char tmp[4096];
+	FILE *f;
+	int rc = -1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "snapshot path too long");
+		return -1;
+	}
+	sbuf_init(&sb);
+	pc_save(g->pc, &sb);
+	if (sb.error) {
+		snprintf(err, errlen, "cannot save the machine: %s", sb.why);
+		sbuf_free(&sb);
+		return -1;
+	}
+	/* Written aside and renamed: a failed save never leaves half a snapshot. */
+	f = fopen(tmp, "wb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	} else if (fwrite(SNAPSHOT_MAGIC, 1, 8, f) != 8 || fwrite(sb.data, 1, sb.len, f) != sb.len) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+	} else if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	} else {
+		rc = 0;
+	}
+	sbuf_free(&sb);
+	return rc;
+}
+
+int guest_snapshot_load(struct guest *g, const char *path, char *err, size_t errlen)
+{
+	struct sbuf sb;
+	uint8_t *data;
+	size_t size;
+	int rc;
+
+	/* A snapshot holds at most all of RAM plus the devices. */
+	if (image_read_file(path, g->pc->cfg.ram_size + (64u << 20), &data, &size, err, errlen) != 0)
+		return -1;
+	if (size < 8 || memcmp(data, SNAPSHOT_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "%s: not a vmd snapshot", path);
+		free(data);
+		return -1;
+	}
+	sbuf_init_read(&sb, data + 8, size - 8);
+	rc = pc_load(g->pc, &sb);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s", path, sb.why);
+	else if (sb.pos != sb.len)
+		log_warn("%s: %zu bytes after the last section ignored", path, sb.len - sb.pos);
+	free(data);
+	if (rc == 0) {
+		g->halted = false;
+		g->stopped_cpu = false;
+		/* The loaded clock must not run while the machine is paused. */
+		if (g->state != GUEST_RUNNING || g->debug_stopped)
+			clock_pause(&g->pc->clock);
+	}
+	return rc;
 }
 
 int guest_run(struct guest *g)

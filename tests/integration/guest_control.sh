@@ -5,7 +5,7 @@ G=$VMD_BUILD/vmd-guest
 K=$VMD_BUILD/tests/guests/board/kernel.elf
 [ -x "$G" ] || { fail built "no $G"; exit 0; }
 
-timeout 120 python3 - "$G" "$K" <<'PY'
+T_TMP=$T_TMP timeout 120 python3 - "$G" "$K" <<'PY'
 import json, os, socket, subprocess, sys, time
 g, k = sys.argv[1], sys.argv[2]
 
@@ -91,6 +91,50 @@ result("debug_exit_notification", sd and sd[0]["params"] == {"reason": "debug-ex
 result("debug_exit_status", rc == 9, rc)
 st = [m for m in msgs if m.get("method") == "state"]
 result("state_notification", len(st) >= 1, msgs)
+
+# Snapshots: save a guest in the middle of its echo loop, load it into a
+# fresh process of the same machine, and it goes on from there.
+import os
+snap = os.path.join(os.environ["T_TMP"], "snap")
+def request(s, f, method, params, id_):
+    s.sendall((json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}) + "\n").encode())
+    while True:
+        m = json.loads(f.readline())
+        if m.get("id") == id_:
+            return m
+def start_echo(mem="32M", code=4):
+    a, b = socket.socketpair()
+    p = subprocess.Popen([g, "-m", mem, "-k", k, "-a", "echo exit=%d" % code, "--debug-exit", "--control-fd",
+                          str(b.fileno())], pass_fds=[b.fileno()], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    b.close()
+    a.settimeout(10)
+    return p, a, a.makefile("rb")
+p, s, f = start_echo()
+p.stdin.write(b"ab"); p.stdin.flush()
+time.sleep(1)
+r = request(s, f, "snapshot-save", {"path": snap}, 1)
+result("snapshot_save", "result" in r and os.path.getsize(snap) > 0, r)
+call(s, f, "quit", 2)
+p.communicate(timeout=10)
+# The second process would exit with 5: exiting with 4 shows it runs the snapshot.
+p, s, f = start_echo(code=5)
+time.sleep(0.5)
+bogus = os.path.join(os.environ["T_TMP"], "bogus")
+open(bogus, "wb").write(b"VMDSNAP1 this is not a machine")
+r = request(s, f, "snapshot-load", {"path": bogus}, 1)
+result("snapshot_load_corrupt_refused", r.get("error", {}).get("code") == -32004, r)
+r = request(s, f, "snapshot-load", {"path": snap}, 2)
+result("snapshot_load", "result" in r, r)
+p.stdin.write(b"cq"); p.stdin.flush()
+out = p.communicate(timeout=30)[0]
+result("snapshot_resumes", p.returncode == 9 and b"c\r\necho done" in out, (p.returncode, out[-200:]))
+# Another memory size is another machine: refused.
+p, s, f = start_echo("64M")
+r = request(s, f, "snapshot-load", {"path": snap}, 1)
+result("snapshot_other_machine_refused", "error" in r and "MiB" in r["error"].get("message", ""), r)
+call(s, f, "quit", 2)
+p.communicate(timeout=10)
 
 # ACPI S5 from the guest: exit 0 after a shutdown notification "poweroff".
 p, s, f = start("poweroff")
