@@ -292,6 +292,14 @@ static void tables_parse_back(struct test *t)
 	CHECK(t, contains(dsdt, dlen, s5, sizeof(s5)));
 	static const uint8_t pnp0a03[] = { 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
 	CHECK(t, contains(dsdt, dlen, pnp0a03, sizeof(pnp0a03)));
+	/* _PRT follows the bus's rotation: slot 3 INTA is PIRQC (routed to
+	 * 11), slot 4 INTB and slot 5 INTA are PIRQA (10). */
+	static const uint8_t s3a[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00, 0x00, 0x00, 0x0a, 0x0b };
+	static const uint8_t s5a[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x05, 0x00, 0x00, 0x00, 0x0a, 0x0a };
+	static const uint8_t s4b[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x04, 0x00, 0x01, 0x00, 0x0a, 0x0a };
+	CHECK(t, contains(dsdt, dlen, s3a, sizeof(s3a)));
+	CHECK(t, contains(dsdt, dlen, s5a, sizeof(s5a)));
+	CHECK(t, contains(dsdt, dlen, s4b, sizeof(s4b)));
 
 	/* Too small a buffer and a misaligned address are refused. */
 	CHECK(t, acpi_build_tables(c, buf, 200, rsdp, NULL) < 0);
