@@ -892,7 +892,6 @@ static enum x87_result exec_mem(struct run *r)
 			fst_mem(r, false, reg == 3);
 			return X87_OK;
 		case 4:
-			r->control = true;
 			if (mem_read(r, b, env_size(r->insn)))
 				return X87_FAULT;
 			load_env(r->insn, &r->s, b);
@@ -901,21 +900,18 @@ static enum x87_result exec_mem(struct run *r)
 			update_es(&r->s);
 			return X87_OK;
 		case 5:
-			r->control = true;
 			if (mem_read(r, b, 2))
 				return X87_FAULT;
 			r->s.cw = clean_cw(le16(b));
 			update_es(&r->s);
 			return X87_OK;
 		case 6:
-			r->control = true;
 			mem_stage(r, b, store_env(r, &r->s, b));
 			/* FNSTENV masks all exceptions after storing. */
 			r->s.cw |= 0x3f;
 			update_es(&r->s);
 			return X87_OK;
 		default:
-			r->control = true;
 			put16(b, r->s.cw);
 			mem_stage(r, b, 2);
 			return X87_OK;
@@ -963,7 +959,6 @@ static enum x87_result exec_mem(struct run *r)
 			return X87_OK;
 		case 4: {
 			unsigned n = env_size(r->insn);
-			r->control = true;
 			if (mem_read(r, b, n + 80))
 				return X87_FAULT;
 			load_env(r->insn, &r->s, b);
@@ -975,7 +970,6 @@ static enum x87_result exec_mem(struct run *r)
 			return X87_OK;
 		}
 		case 6: {
-			r->control = true;
 			unsigned n = store_env(r, &r->s, b);
 			for (unsigned i = 0; i < 8; i++)
 				put80(b + n + 10 * i, st_get(&r->s, i));
@@ -984,7 +978,6 @@ static enum x87_result exec_mem(struct run *r)
 			return X87_OK;
 		}
 		case 7:
-			r->control = true;
 			put16(b, r->s.sw);
 			mem_stage(r, b, 2);
 			return X87_OK;
@@ -1167,14 +1160,11 @@ static enum x87_result exec_reg(struct run *r)
 		}
 		switch (modrm) {
 		case 0xe0: case 0xe1: case 0xe4:    /* FNENI, FNDISI, FNSETPM: no-ops since the 387 */
-			r->control = true;
 			return X87_OK;
 		case 0xe2:
-			r->control = true;
 			r->s.sw &= (uint16_t)~(SW_EXC | SW_SF | SW_ES | SW_B);
 			return X87_OK;
 		case 0xe3:
-			r->control = true;
 			finit(&r->s);
 			return X87_OK;
 		default:
@@ -1218,7 +1208,6 @@ static enum x87_result exec_reg(struct run *r)
 		case 4:
 			if (modrm != 0xe0)
 				return X87_UD;
-			r->control = true;
 			r->out->set_ax = true;
 			r->out->ax = r->s.sw;
 			return X87_OK;
@@ -1239,7 +1228,6 @@ static enum x87_result exec_fxsr(struct run *r)
 
 	if (r->insn->modrm >= 0xc0 || reg > 1)
 		return X87_UD;
-	r->control = true;
 	if (reg == 0) {
 		memset(b, 0, sizeof(b));
 		uint8_t abridged = 0;
@@ -1279,6 +1267,34 @@ static enum x87_result exec_fxsr(struct run *r)
 		tag_set(&r->s, p, (b[4] >> p) & 1 ? tag_for(r->s.r[p]) : TAG_EMPTY);
 	update_es(&r->s);
 	return X87_OK;
+}
+
+/* The control instructions: FIP, FOP and FDP stay as they were. */
+static bool is_control(unsigned opcode, unsigned modrm)
+{
+	unsigned reg = (modrm >> 3) & 7;
+
+	if (opcode == 0x0fae)
+		return true;
+	if (modrm < 0xc0)
+		return (opcode == 0xd9 || opcode == 0xdd) && reg >= 4;   /* env, CW, SW, save */
+	return (opcode == 0xdb && modrm >= 0xe0 && modrm <= 0xe4) || (opcode == 0xdf && modrm == 0xe0);
+}
+
+/*
+ * Every other instruction starts by clearing C1; results, stack faults or
+ * its own rules set it again. FCOMI, FCMOVcc and FNOP leave it alone (as
+ * measured on the host: the SDM says "undefined" or "set to 0").
+ */
+static bool clears_c1(unsigned opcode, unsigned modrm)
+{
+	if (is_control(opcode, modrm))
+		return false;
+	if ((opcode == 0xdb || opcode == 0xdf) && modrm >= 0xe8 && modrm < 0xf8)
+		return false;   /* FUCOMI, FCOMI and their pops */
+	if ((opcode == 0xda || opcode == 0xdb) && modrm >= 0xc0 && modrm < 0xe0)
+		return false;   /* FCMOVcc */
+	return !(opcode == 0xd9 && modrm == 0xd0);
 }
 
 void x87_init(struct x87 *fpu)
@@ -1327,20 +1343,12 @@ enum x87_result x87_exec(struct x87 *fpu, const struct x87_insn *insn,
 	r.mem = mem;
 	r.out = out;
 	r.wlen = 0;
-	r.control = false;
+	r.control = is_control(insn->opcode, insn->modrm);
 	r.has_mem = false;
 	env_reset(&r);
 
-	/* Every non-control instruction starts by clearing C1; results,
-	 * stack faults or the instruction's own rules set it again. */
-	if (insn->opcode != 0x0fae && !(insn->modrm < 0xc0 && insn->opcode == 0xd9 && ((insn->modrm >> 3) & 7) >= 4) &&
-	    !(insn->modrm < 0xc0 && insn->opcode == 0xdd && ((insn->modrm >> 3) & 7) >= 4) &&
-	    !(insn->opcode == 0xdb && insn->modrm >= 0xe0 && insn->modrm <= 0xe4) &&
-	    !(insn->opcode == 0xdf && insn->modrm == 0xe0) &&
-	    !((insn->opcode == 0xdb || insn->opcode == 0xdf) && insn->modrm >= 0xe8 && insn->modrm < 0xf8) &&
-	    !((insn->opcode == 0xda || insn->opcode == 0xdb) && insn->modrm >= 0xc0 && insn->modrm < 0xe0) &&
-	    !(insn->opcode == 0xd9 && insn->modrm == 0xd0))
-		r.s.sw &= (uint16_t)~SW_C1;     /* (FCOMI, FCMOV and FNOP keep it) */
+	if (clears_c1(insn->opcode, insn->modrm))
+		r.s.sw &= (uint16_t)~SW_C1;
 	if (insn->opcode == 0x0fae)
 		res = exec_fxsr(&r);
 	else if (insn->opcode < 0xd8 || insn->opcode > 0xdf)
