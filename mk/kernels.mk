@@ -1,8 +1,8 @@
 # Freestanding CPU system-test kernels (tests/guests/kernels): each
 # <name>.c + the shared runtime (start.S, rt.c) becomes a multiboot ELF
 # $(O)/kernels/<name>.elf (qemu -kernel, vmd-guest -k) and a flat binary
-# $(O)/kernels/<name>.bin loaded at 0x10000 and entered in real mode at
-# 0x1000:0000 (the minimal test board, $(O)/sysboard).
+# $(O)/kernels/<name>.bin loaded at 0x40000 and entered in real mode at
+# 0x4000:0000 (the minimal test board, $(O)/sysboard).
 KERNEL_DIR    := tests/guests/kernels
 KERNEL_NAMES  := $(basename $(notdir $(filter-out $(KERNEL_DIR)/rt.c,$(wildcard $(KERNEL_DIR)/*.c))))
 KERNEL_RT     := $(KERNEL_DIR)/start.S $(KERNEL_DIR)/rt.c

@@ -6,6 +6,8 @@
 #                      the kernel itself is right (the reference)
 #   sysboard/<kernel>  the kernel on our CPU, on the minimal test board
 #                      ($VMD_BUILD/sysboard: RAM, port 0xE9 text, 0xF4 exit)
+#   vmdguest/<kernel>  the kernel in the whole PC (vmd-guest's multiboot
+#                      loader, --debug-exit, --debugcon), once it is built
 . "$VMD_TOP/tests/lib.sh"
 
 kdir=$VMD_BUILD/kernels
@@ -68,6 +70,15 @@ for elf in "${elfs[@]}"; do
 		verdict "qemu/$k" "$T_TMP/$k.qemu" "$rc" 1 "$k"
 	else
 		skip "qemu/$k" "qemu-system-i386 is not installed (make deps)"
+	fi
+	if [ -x "$VMD_BUILD/vmd-guest" ]; then
+		timeout 60 "$VMD_BUILD/vmd-guest" -m 64M -k "$elf" --debug-exit --no-reboot \
+			--debugcon "$T_TMP/$k.vmd" </dev/null >"$T_TMP/$k.vmd.err" 2>&1
+		rc=$?
+		cat "$T_TMP/$k.vmd.err" >>"$T_TMP/$k.vmd" 2>/dev/null
+		verdict "vmdguest/$k" "$T_TMP/$k.vmd" "$rc" 1
+	else
+		skip "vmdguest/$k" "no $VMD_BUILD/vmd-guest"
 	fi
 	if [ ! -x "$VMD_BUILD/sysboard" ]; then
 		fail "sysboard/$k" "no $VMD_BUILD/sysboard: mk/kernels.mk builds it once translator/*.c defines cpu_new()"

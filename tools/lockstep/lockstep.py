@@ -382,7 +382,7 @@ def main():
                                               stderr=open(f"{tmp}/board.err", "w")))
                 dut = Gdb("subject", "127.0.0.1", port)
             # qemu enters through multiboot and drops to real mode; the board
-            # starts in real mode at 0x1000:0000. Both meet at rm_entry.
+            # starts in real mode at 0x4000:0000. Both meet at rm_entry.
             args.start = symbol(args.elf, "rm_entry")
             args.sync_memory = (symbol(args.elf, "image_start"), symbol(args.elf, "image_end"))
             args.sync = True

@@ -2,7 +2,7 @@
 #ifndef KERNELS_RT_LAYOUT_H
 #define KERNELS_RT_LAYOUT_H
 
-#define IMAGE_BASE   0x10000
+#define IMAGE_BASE   0x40000
 #define RT_NVEC      64         /* IDT entries with runtime stubs */
 #define RT_NGDT      32
 

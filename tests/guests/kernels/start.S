@@ -2,7 +2,7 @@
  * The shared runtime's entry and mode switches.
  *
  * Two ways in, one way on:
- *   - real mode at 0x1000:0000 (the first byte of the flat binary; the
+ *   - real mode at 0x4000:0000 (the first byte of the flat binary; the
  *     minimal test board starts the CPU there),
  *   - multiboot (qemu -kernel): flat 32-bit protected mode; we drop back to
  *     real mode first, so both emulators run the same path from rm_entry.
@@ -11,8 +11,8 @@
 #include "rt_layout.h"
 
 /*
- * RM(sym): the symbol's offset in real-mode segment 0x1000. The assembler
- * cannot encode "sym - 0x10000" in a 16-bit field, so kernel.ld defines
+ * RM(sym): the symbol's offset in real-mode segment 0x4000. The assembler
+ * cannot encode "sym - 0x40000" in a 16-bit field, so kernel.ld defines
  * sym_rm for each symbol used this way.
  */
 #define RM(sym) sym##_rm

@@ -4,8 +4,8 @@
  *   port 0xE9  write: a byte of text to stdout; read: 0xE9 (present)
  *   port 0xF4  write: end the run with that exit code (like isa-debug-exit,
  *              but the status is the value itself: 0 = all checks passed)
- * The flat kernel image is loaded at 0x10000 and entered in real mode at
- * CS:IP = 0x1000:0000. Everything else reads as open bus (all ones).
+ * The flat kernel image is loaded at 0x40000 and entered in real mode at
+ * CS:IP = 0x4000:0000. Everything else reads as open bus (all ones).
  *
  * Usage: sysboard [-m MiB] [-t SECONDS] [-q] [-g PORT] KERNEL.bin
  * With -g the board waits for a GDB remote debugger (tools/lockstep) on
@@ -23,7 +23,7 @@
 #include "translator/cpu.h"
 #include "tests/guests/sysboard/gdbstub.h"
 
-#define LOAD_ADDR 0x10000u
+#define LOAD_ADDR 0x40000u   /* IMAGE_BASE of tests/guests/kernels */
 #define PORT_TEXT 0xe9
 #define PORT_EXIT 0xf4
 
