@@ -31,6 +31,8 @@
 /* LDT entry 0, RPL 3: a 64 KiB data segment based at DIFF_DATA_ADDR, for
  * 16-bit addressing (whose offsets cannot reach a flat 0x20000000). */
 #define DIFF_SEL_LDT16   0x07u
+/* LDT entry 1, RPL 3: the 16-bit code segment for DIFF_F_CODE16. */
+#define DIFF_SEL_CODE16  0x0Fu
 
 #define DIFF_MAGIC_CASE   0x43464944u   /* "DIFC" */
 #define DIFF_MAGIC_RESULT 0x52464944u   /* "DIFR" */
@@ -42,6 +44,10 @@
  * data block and code page are #PF there too, with CR2 and an error code
  * to compare. */
 #define DIFF_F_PAGING    4u
+/* The snippet runs in a 16-bit code segment (LDT entry 1, base
+ * DIFF_CODE_ADDR, limit 64 KiB): operand and address sizes default to 16
+ * and EIP is an offset into the code page. Used with DIFF_F_LDT16. */
+#define DIFF_F_CODE16    8u
 
 /* diff_result.trap when the snippet reached its end. */
 #define DIFF_TRAP_NONE   0xFFFFFFFFu

@@ -45,6 +45,7 @@
 #define SEL_TSS    0x18u
 #define SEL_LDT    0x30u
 #define GDT_ENTRIES 7
+#define LDT_LIMIT  15           /* two entries, as the native runner's */
 
 #define CODE_PAGE  4096u
 #define RUN_BUDGET 20000u
@@ -142,9 +143,11 @@ static void build_system(struct emu *e)
 	put_desc(gdt + SEL_TSS, TSS_ADDR, 0x67, 0x8B, 0);          /* busy: TR holds it */
 	put_desc(gdt + (DIFF_SEL_CODE3 & ~7u), 0, 0xFFFFF, 0xFB, 0xC);
 	put_desc(gdt + (DIFF_SEL_DATA3 & ~7u), 0, 0xFFFFF, 0xF3, 0xC);
-	put_desc(gdt + SEL_LDT, LDT_ADDR, 7, 0x82, 0);
-	/* As Linux's modify_ldt builds it: byte granular, 32-bit, AVL set. */
+	put_desc(gdt + SEL_LDT, LDT_ADDR, LDT_LIMIT, 0x82, 0);
+	/* As Linux's modify_ldt builds them: byte granular, AVL set; the
+	 * data segment 32-bit (B), the code segment 16-bit. */
 	put_desc(sys_at(e, LDT_ADDR), DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0xF3, 0x5);
+	put_desc(sys_at(e, LDT_ADDR + 8), DIFF_CODE_ADDR, 0xFFFF, 0xFB, 0x1);
 
 	uint8_t *tss = sys_at(e, TSS_ADDR);
 	put32(tss + 4, STACK0_TOP);
@@ -279,7 +282,9 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	memcpy(e->data, e->initial, DIFF_DATA_SIZE);
 	memset(e->code, 0xF4, CODE_PAGE);       /* HLT everywhere: the end marker */
 	memcpy(e->code, c->code, c->code_len);
-	uint32_t code_end = DIFF_CODE_ADDR + c->code_len;
+	bool code16 = (c->flags & DIFF_F_CODE16) != 0;
+	/* EIP is an offset: into the code page for the 16-bit segment. */
+	uint32_t code_end = (code16 ? 0 : DIFF_CODE_ADDR) + c->code_len;
 	e->outside = false;
 
 	cpu_reset(cpu);
@@ -289,9 +294,10 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	struct cpu_regs regs;
 	cpu_get_regs(cpu, &regs);
 	memcpy(regs.gpr, c->gpr, sizeof regs.gpr);
-	regs.eip = DIFF_CODE_ADDR;
+	regs.eip = code16 ? 0 : DIFF_CODE_ADDR;
 	regs.eflags = (c->eflags & 0x0CD5u) | 0x202u;
-	regs.seg[S_CS] = seg(DIFF_SEL_CODE3, 0, 0xFFFFFFFFu, 0xCFB);
+	regs.seg[S_CS] = code16 ? seg(DIFF_SEL_CODE16, DIFF_CODE_ADDR, 0xFFFF, 0x1FB)
+	                        : seg(DIFF_SEL_CODE3, 0, 0xFFFFFFFFu, 0xCFB);
 	regs.seg[S_SS] = seg(DIFF_SEL_DATA3, 0, 0xFFFFFFFFu, 0xCF3);
 	struct cpu_seg dseg = (c->flags & DIFF_F_LDT16)
 		? seg(DIFF_SEL_LDT16, DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0x5F3)
@@ -299,7 +305,7 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	regs.seg[S_DS] = regs.seg[S_ES] = regs.seg[S_FS] = regs.seg[S_GS] = dseg;
 	if (c->flags & DIFF_F_NULL_ES)
 		regs.seg[S_ES] = seg(0, 0, 0, 0);
-	regs.seg[S_LDTR] = seg(SEL_LDT, LDT_ADDR, 7, 0x82);
+	regs.seg[S_LDTR] = seg(SEL_LDT, LDT_ADDR, LDT_LIMIT, 0x82);
 	regs.seg[S_TR] = seg(SEL_TSS, TSS_ADDR, 0x67, 0x8B);
 	regs.gdtr_base = GDT_ADDR;
 	regs.gdtr_limit = GDT_ENTRIES * 8 - 1;

@@ -218,18 +218,20 @@ static void print_disasm(const struct diff_case *c)
 		return;
 	}
 	char cmd[256];
-	snprintf(cmd, sizeof cmd, "objdump -D -b binary -mi386 --adjust-vma=0x%x %s 2>/dev/null",
-	         DIFF_CODE_ADDR, path);
+	bool code16 = (c->flags & DIFF_F_CODE16) != 0;
+	snprintf(cmd, sizeof cmd, "objdump -D -b binary -mi386 %s --adjust-vma=0x%x %s 2>/dev/null",
+	         code16 ? "-Mi8086" : "", code16 ? 0 : DIFF_CODE_ADDR, path);
 	FILE *p = popen(cmd, "r");
 	if (p) {
 		char line[256];
 		unsigned lines = 0;
 		while (fgets(line, sizeof line, p)) {
 			/* "30000000:\t91   \txchg   %eax,%ecx": address, bytes, text. */
-			char *tab = strchr(line, '\t');
-			if (strncmp(line, "3", 1) != 0 || !tab || !strchr(tab + 1, '\t') || lines >= 24)
+			char *tab = strstr(line, ":\t");
+			if (!tab || !strchr(tab + 2, '\t') || lines >= 24)
 				continue;
-			printf("    %.8s  %s", line, strchr(tab + 1, '\t') + 1);
+			*tab = 0;
+			printf("    %8s  %s", line + strspn(line, " "), strchr(tab + 2, '\t') + 1);
 			lines++;
 		}
 		pclose(p);
@@ -253,9 +255,10 @@ static void print_case(const struct gen *g, const struct gcase *gc, const struct
 	printf("  before: ");
 	for (int r = 0; r < 8; r++)
 		printf("%s=%08x ", gpr_name[r], c->gpr[r]);
-	printf("eflags=%08x%s%s%s\n", (c->eflags & 0x0CD5u) | 0x202u,
+	printf("eflags=%08x%s%s%s%s\n", (c->eflags & 0x0CD5u) | 0x202u,
 	       (c->flags & DIFF_F_LDT16) ? " ds/es/fs/gs=LDT 64K segment" : "",
 	       (c->flags & DIFF_F_PAGING) ? " paging" : "",
+	       (c->flags & DIFF_F_CODE16) ? " 16-bit code segment" : "",
 	       c->patch_len ? " (data patched)" : "");
 	const struct diff_result *rs[2] = { n, e };
 	for (int k = 0; k < 2; k++) {
@@ -292,6 +295,7 @@ static bool native_selfcheck(const char *runner, char *why, size_t len)
 		{ { 0xCC }, 1, 0 },                             /* int3 */
 		{ { 0x67, 0x8B, 0x07 }, 3, DIFF_F_LDT16 },      /* mov eax, [bx] */
 		{ { 0xFD }, 1, 0 },                             /* std */
+		{ { 0x05, 0x01, 0x00 }, 3, DIFF_F_CODE16 | DIFF_F_LDT16 },  /* add ax, 1 */
 	};
 	enum { NK = sizeof k / sizeof k[0] };
 	struct diff_case cs[NK];
@@ -336,6 +340,8 @@ static bool native_selfcheck(const char *runner, char *why, size_t len)
 		{ rs[6].trap == DIFF_TRAP_NONE && rs[6].gpr[R_EAX] == word16 &&
 		  rs[6].seg[DIFF_DS] == DIFF_SEL_LDT16, "16-bit addressing through the LDT" },
 		{ rs[7].trap == DIFF_TRAP_NONE && (rs[7].eflags & 0x400), "std" },
+		{ rs[8].trap == DIFF_TRAP_NONE && rs[8].eip == 3 && rs[8].gpr[R_EAX] == 0x11223345 &&
+		  rs[8].seg[DIFF_CS] == DIFF_SEL_CODE16, "16-bit code segment" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		if (!t[i].ok) {

@@ -43,7 +43,8 @@ diff_enter:
 	mov	%ss:diff_in+28, %edi
 	mov	%ss:diff_in+16, %esp
 	mov	%ss:diff_in+0, %eax
-	jmp	*%ss:diff_code_entry
+	/* Far, so the same path enters 32-bit and 16-bit code segments. */
+	ljmp	*%ss:diff_code_entry
 	.size	diff_enter, .-diff_enter
 
 	.globl	diff_exit

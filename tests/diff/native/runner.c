@@ -47,8 +47,9 @@ struct native_in {
 struct native_in diff_in;
 struct diff_result diff_out;
 uint32_t diff_saved_esp, diff_saved_fs, diff_saved_gs;
-uint32_t diff_code_entry = DIFF_CODE_ADDR;
-uint32_t diff_exit_ptr;
+/* Far pointer (offset, selector) to the snippet, and to diff_exit. */
+uint32_t diff_code_entry[2];
+uint32_t diff_exit_ptr[2];
 uint32_t diff_scratch[16];
 
 void diff_enter(void);
@@ -58,7 +59,9 @@ void diff_restore_fs(void);
 /* The signal handler's only ways back; it runs only while a case does. */
 static sigjmp_buf fault_jump;
 static volatile sig_atomic_t in_test;
-static uint32_t code_end;
+/* EIP at the end of the snippet, and past the code page: offsets in a
+ * 16-bit code segment, linear addresses in the flat one. */
+static uint32_t code_end, page_end;
 
 static void die(const char *what)
 {
@@ -103,8 +106,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	/* A fault in the trailer is ours. Traps (#DB, #BP, #OF) report the
 	 * next instruction, which is the trailer's first after the last one. */
 	bool trap_class = r->trap == 1 || r->trap == 3 || r->trap == 4;
-	if (r->eip < DIFF_CODE_ADDR + CODE_PAGE &&
-	    (r->eip > code_end || (r->eip == code_end && !trap_class)))
+	if (r->eip < page_end && (r->eip > code_end || (r->eip == code_end && !trap_class)))
 		r->trap = DIFF_TRAP_HARNESS;
 	siglongjmp(fault_jump, 1);
 }
@@ -117,34 +119,42 @@ static uint8_t *put32(uint8_t *p, uint32_t v)
 
 /*
  * The trailer: stores the GPRs, segment registers and EFLAGS into
- * diff_out without touching the test's stack or flags, then jumps to
- * diff_exit. Every access is SS-relative because SS stays flat.
+ * diff_out without touching the test's stack or flags, then jumps far to
+ * diff_exit. Every access is SS-relative because SS stays flat. In a
+ * 16-bit code segment the same instructions need 66 (32-bit operands)
+ * and 67 (32-bit addresses) prefixes.
  */
-static uint8_t *write_trailer(uint8_t *p)
+static uint8_t *write_trailer(uint8_t *p, bool code16)
 {
 	static const uint8_t gpr_modrm[8] = { 0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D };
 	for (int i = 0; i < 8; i++) {
 		*p++ = 0x36;                            /* ss: */
+		if (code16) { *p++ = 0x66; *p++ = 0x67; }
 		*p++ = 0x89;                            /* mov [disp32], reg */
 		*p++ = gpr_modrm[i];
 		p = put32(p, (uint32_t)(uintptr_t)&diff_out.gpr[i]);
 	}
 	for (int s = 0; s < DIFF_NSEG; s++) {
 		*p++ = 0x36;
+		if (code16) *p++ = 0x67;
 		*p++ = 0x8C;                            /* mov [disp32], sreg */
 		*p++ = (uint8_t)(0x05 | (s << 3));
 		p = put32(p, (uint32_t)(uintptr_t)&diff_out.seg[s]);
 	}
+	if (code16) *p++ = 0x66;
 	*p++ = 0xBC;                                    /* mov esp, scratch top */
 	p = put32(p, (uint32_t)(uintptr_t)&diff_scratch[16]);
+	if (code16) *p++ = 0x66;
 	*p++ = 0x9C;                                    /* pushfd */
 	*p++ = 0x36;
+	if (code16) { *p++ = 0x66; *p++ = 0x67; }
 	*p++ = 0x8F;                                    /* pop [disp32] */
 	*p++ = 0x05;
 	p = put32(p, (uint32_t)(uintptr_t)&diff_out.eflags);
 	*p++ = 0x36;
-	*p++ = 0xFF;                                    /* jmp [disp32] */
-	*p++ = 0x25;
+	if (code16) { *p++ = 0x66; *p++ = 0x67; }
+	*p++ = 0xFF;                                    /* jmp far [disp32] */
+	*p++ = 0x2D;
 	p = put32(p, (uint32_t)(uintptr_t)&diff_exit_ptr);
 	return p;
 }
@@ -165,6 +175,17 @@ static void *map_fixed(uint32_t addr, size_t len, int prot, const char *what)
 static void setup_ldt(void)
 {
 	struct user_desc d;
+	/* Entry 1: the 16-bit code segment. */
+	memset(&d, 0, sizeof d);
+	d.entry_number = DIFF_SEL_CODE16 >> 3;
+	d.base_addr = DIFF_CODE_ADDR;
+	d.limit = 0xFFFF;
+	d.seg_32bit = 0;
+	d.contents = MODIFY_LDT_CONTENTS_CODE;
+	d.read_exec_only = 0;           /* readable */
+	d.useable = 1;
+	if (syscall(SYS_modify_ldt, 1, &d, sizeof d) != 0)
+		die("modify_ldt (code)");
 	memset(&d, 0, sizeof d);
 	d.entry_number = DIFF_SEL_LDT16 >> 3;
 	d.base_addr = DIFF_DATA_ADDR;
@@ -240,8 +261,12 @@ static void run_case(const struct diff_case *c, uint8_t *data, uint8_t *initial,
 	memcpy(initial + c->patch_off, c->patch, c->patch_len);
 	memcpy(data, initial, DIFF_DATA_SIZE);
 	memcpy(code, c->code, c->code_len);
-	code_end = DIFF_CODE_ADDR + c->code_len;
-	write_trailer(code + c->code_len);
+	bool code16 = (c->flags & DIFF_F_CODE16) != 0;
+	code_end = (code16 ? 0 : DIFF_CODE_ADDR) + c->code_len;
+	page_end = (code16 ? 0 : DIFF_CODE_ADDR) + CODE_PAGE;
+	diff_code_entry[0] = code16 ? 0 : DIFF_CODE_ADDR;
+	diff_code_entry[1] = code16 ? DIFF_SEL_CODE16 : DIFF_SEL_CODE3;
+	write_trailer(code + c->code_len, code16);
 
 	memcpy(diff_in.gpr, c->gpr, sizeof diff_in.gpr);
 	diff_in.eflags = (c->eflags & USER_FLAGS) | 0x202;
@@ -275,7 +300,8 @@ int main(void)
 		die("malloc");
 	diff_fill_data(pristine);
 	memcpy(initial, pristine, DIFF_DATA_SIZE);
-	diff_exit_ptr = (uint32_t)(uintptr_t)diff_exit;
+	diff_exit_ptr[0] = (uint32_t)(uintptr_t)diff_exit;
+	diff_exit_ptr[1] = DIFF_SEL_CODE3;
 	setup_ldt();
 	setup_signals();
 
