@@ -22,6 +22,7 @@ struct e820_map;
 
 /* Low-memory layout used by the loaders. */
 #define BOOT_GDT_ADDR 0x6000u           /* 4 descriptors, selectors 0x10 code and 0x18 data */
+#define BOOT_GDT_SIZE 32u
 #define BOOT_ZERO_PAGE 0x7000u
 #define BOOT_CMDLINE_ADDR 0x20000u
 #define BOOT_CMDLINE_MAX 0x10000u       /* the area ends at 0x30000 */

@@ -25,6 +25,7 @@
 #define MBI_LOADER_NAME 0x200u
 #define MBI_SIZE 120
 
+#define MB_LOADER_NAME "vmd"
 #define PAGE_UP(x) (((x) + 0xfffull) & ~0xfffull)
 
 static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -49,6 +50,11 @@ bool multiboot_probe(const uint8_t *image, size_t size)
 	return find_header(image, size) >= 0;
 }
 
+static bool overlaps(uint64_t addr, uint64_t size, uint64_t base, uint64_t end)
+{
+	return addr < end && base < addr + size;
+}
+
 /* A kernel piece must land in RAM and clear of the loader's own low-memory data. */
 static int check_placement(const struct memory *m, uint64_t addr, uint64_t size, const char *what,
                            char *err, size_t errlen)
@@ -60,10 +66,11 @@ static int check_placement(const struct memory *m, uint64_t addr, uint64_t size,
 		         (unsigned long long)addr, (unsigned long long)(addr + size));
 		return -1;
 	}
-	if (addr < MB_INFO_END && addr + size > BOOT_GDT_ADDR) {
-		snprintf(err, errlen, "%s at 0x%llx-0x%llx overlaps the boot information area 0x%x-0x%x",
-		         what, (unsigned long long)addr, (unsigned long long)(addr + size),
-		         BOOT_GDT_ADDR, MB_INFO_END);
+	if (overlaps(addr, size, BOOT_GDT_ADDR, BOOT_GDT_ADDR + BOOT_GDT_SIZE) ||
+	    overlaps(addr, size, MB_INFO_ADDR, MB_INFO_END)) {
+		snprintf(err, errlen, "%s at 0x%llx-0x%llx overlaps the boot information "
+		         "(GDT at 0x%x, tables at 0x%x-0x%x)", what, (unsigned long long)addr,
+		         (unsigned long long)(addr + size), BOOT_GDT_ADDR, MB_INFO_ADDR, MB_INFO_END);
 		return -1;
 	}
 	return 0;
@@ -185,25 +192,30 @@ static int load_aout(struct memory *m, const uint8_t *k, size_t size, size_t hdr
 	return 0;
 }
 
-/* Bump allocator over the information area. */
-struct info_area {
+/* Bump allocator over an area of guest RAM. */
+struct area {
 	struct memory *m;
-	uint32_t next;
+	uint32_t next, end;
 };
 
-static uint32_t info_put(struct info_area *a, const void *data, size_t len)
+static uint32_t area_put(struct area *a, const void *data, size_t len)
 {
 	uint32_t at = (a->next + 3) & ~3u;
 
-	if (len > MB_INFO_END - at || memory_write(a->m, at, data, len) != 0)
+	if (at < a->next || len > (size_t)(a->end - at) || memory_write(a->m, at, data, len) != 0)
 		return 0;
 	a->next = at + (uint32_t)len;
 	return at;
 }
 
-static uint32_t info_str(struct info_area *a, const char *s)
+static uint32_t area_str(struct area *a, const char *s)
 {
-	return info_put(a, s ? s : "", strlen(s ? s : "") + 1);
+	return area_put(a, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+static size_t str_size(const char *s)
+{
+	return (s ? strlen(s) : 0) + 1 + 3;     /* NUL and alignment */
 }
 
 int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
@@ -214,8 +226,9 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 	uint32_t flags;
 	uint8_t info[MBI_SIZE], mods[MB_MAX_MODULES * 16];
 	uint8_t mmap[E820_MAX * 24];
-	struct info_area area = { .m = m, .next = MB_INFO_ADDR + MBI_SIZE };
-	uint64_t next, mem_upper = 0;
+	struct area tables = { .m = m, .next = MB_INFO_ADDR + MBI_SIZE, .end = MB_INFO_END };
+	struct area strings;
+	uint64_t next, mem_upper = 0, strings_size;
 	uint32_t at;
 
 	memset(res, 0, sizeof(*res));
@@ -254,11 +267,25 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 		memory_write(m, (uint32_t)next, mod->data, mod->size);
 		put32(mods + 16 * i, (uint32_t)next);
 		put32(mods + 16 * i + 4, (uint32_t)(next + mod->size));
-		put32(mods + 16 * i + 8, info_str(&area, mod->cmdline));
 		put32(mods + 16 * i + 12, 0);
 		next = PAGE_UP(next + mod->size);
 	}
 	res->mods_end = (uint32_t)next;
+
+	/* The strings follow the modules (they can be long); the tables sit low, at MB_INFO_ADDR. */
+	strings_size = str_size(cfg->cmdline) + str_size(MB_LOADER_NAME);
+	for (unsigned i = 0; i < cfg->nmodules; i++)
+		strings_size += str_size(cfg->modules[i].cmdline);
+	if (next + strings_size > 0x100000000ull ||
+	    check_placement(m, next, strings_size, "command lines", err, errlen) != 0) {
+		snprintf(err, errlen, "no RAM for the command lines (%llu bytes) after the modules at 0x%llx",
+		         (unsigned long long)strings_size, (unsigned long long)next);
+		return -1;
+	}
+	strings = (struct area){ .m = m, .next = (uint32_t)next, .end = (uint32_t)(next + strings_size) };
+	for (unsigned i = 0; i < cfg->nmodules; i++)
+		put32(mods + 16 * i + 8, area_str(&strings, cfg->modules[i].cmdline));
+	res->strings_end = strings.end;
 
 	for (unsigned i = 0; i < cfg->e820->n; i++) {
 		const struct e820_entry *e = &cfg->e820->e[i];
@@ -277,27 +304,17 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 	            (cfg->nmodules ? MBI_MODS : 0));
 	put32(info + 4, 640);
 	put32(info + 8, mem_upper > UINT32_MAX ? UINT32_MAX : (uint32_t)mem_upper);
-	put32(info + 16, info_str(&area, cfg->cmdline));
+	put32(info + 16, area_str(&strings, cfg->cmdline));
 	put32(info + 20, cfg->nmodules);
-	put32(info + 24, cfg->nmodules ? info_put(&area, mods, 16u * cfg->nmodules) : 0);
+	put32(info + 24, cfg->nmodules ? area_put(&tables, mods, 16u * cfg->nmodules) : 0);
 	put32(info + 44, 24u * cfg->e820->n);
-	put32(info + 48, info_put(&area, mmap, 24u * cfg->e820->n));
-	put32(info + 64, info_str(&area, "vmd"));
-	/* Any string or table that did not fit came back as address 0. */
-	if (get32(info + 16) == 0 || get32(info + 48) == 0 || get32(info + 64) == 0 ||
-	    (cfg->nmodules && get32(info + 24) == 0)) {
-		snprintf(err, errlen, "command line and module names do not fit the %u-byte boot information area",
-		         MB_INFO_END - MB_INFO_ADDR);
-		return -1;
-	}
-	for (unsigned i = 0; i < cfg->nmodules; i++) {
-		if (get32(mods + 16 * i + 8) == 0) {
-			snprintf(err, errlen, "module command lines do not fit the boot information area");
-			return -1;
-		}
-	}
-	at = info_put(&(struct info_area){ .m = m, .next = MB_INFO_ADDR }, info, sizeof(info));
-	if (at != MB_INFO_ADDR || boot_write_gdt(m, entry) != 0) {
+	put32(info + 48, area_put(&tables, mmap, 24u * cfg->e820->n));
+	put32(info + 64, area_str(&strings, MB_LOADER_NAME));
+	at = area_put(&(struct area){ .m = m, .next = MB_INFO_ADDR, .end = MB_INFO_ADDR + MBI_SIZE },
+	              info, sizeof(info));
+	/* Sizes were checked above: a zero address here is a loader bug, not bad input. */
+	if (at != MB_INFO_ADDR || get32(info + 16) == 0 || get32(info + 48) == 0 || get32(info + 64) == 0 ||
+	    (cfg->nmodules && get32(info + 24) == 0) || boot_write_gdt(m, entry) != 0) {
 		snprintf(err, errlen, "cannot write the multiboot information into guest RAM");
 		return -1;
 	}

@@ -6,8 +6,10 @@
  * memory map, the boot loader's name) and asks for the entry state of the
  * specification: flat protected mode, EAX = 0x2BADB002, EBX = the info.
  *
- * The info structure and its strings live at MB_INFO_ADDR..MB_INFO_END;
- * a kernel loaded over that area is refused.
+ * The info structure, the module list and the memory map live at
+ * MB_INFO_ADDR..MB_INFO_END (where QEMU puts them too, so kernels written
+ * for it fit around them); the command lines follow the last module. A
+ * kernel loaded over the tables or the GDT is refused.
  */
 #ifndef MACHINE_MULTIBOOT_H
 #define MACHINE_MULTIBOOT_H
@@ -23,7 +25,7 @@ struct e820_map;
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002u
 #define MB_INFO_ADDR 0x9000u
-#define MB_INFO_END 0x30000u
+#define MB_INFO_END 0xa000u
 #define MB_MAX_MODULES 32
 
 struct multiboot_module {
@@ -46,6 +48,7 @@ struct multiboot_result {
 	uint32_t header_flags;
 	uint32_t load_start, load_end;  /* what the kernel occupies, bss included */
 	uint32_t mods_start, mods_end;
+	uint32_t strings_end;           /* the command lines end here */
 	uint32_t info_addr;
 };
 

@@ -325,6 +325,10 @@ static void multiboot_elf(struct test *t)
 	CHECK_EQ(t, m1end - m1, sizeof(mod1));
 	CHECK(t, memcmp(m.ram + m1, mod1, sizeof(mod1)) == 0);
 	CHECK_EQ(t, m.ram[rd32(&m, mods_at + 24)], 0);  /* no cmdline: empty string */
+	/* Tables low (where QEMU has them), strings after the last module. */
+	CHECK(t, mods_at >= MB_INFO_ADDR && mods_at < MB_INFO_END);
+	CHECK(t, rd32(&m, info + 16) >= m1end);
+	CHECK(t, rd32(&m, info + 16) < res.strings_end);
 	/* mmap: 24-byte records mirroring the e820 map. */
 	REQUIRE(t, rd32(&m, info + 44) == 24 * map.n);
 	uint32_t mm = rd32(&m, info + 48);
@@ -399,7 +403,9 @@ static void multiboot_aout_and_bad(struct test *t)
 	TRY(wr32(bad + 0x54, 0x310000), "load_end_addr");
 	TRY(wr32(bad + 0x58, 0x300100), "bss_end_addr");
 	/* Loading over the boot information area, or outside RAM. */
-	TRY((wr32(bad + 0x4c, 0x8040), wr32(bad + 0x50, 0x8000), wr32(bad + 0x54, 0x8800),
+	TRY((wr32(bad + 0x4c, 0x8840), wr32(bad + 0x50, 0x8800), wr32(bad + 0x54, 0x9100),
+	     wr32(bad + 0x58, 0)), "boot information");
+	TRY((wr32(bad + 0x4c, 0x5840), wr32(bad + 0x50, 0x5800), wr32(bad + 0x54, 0x6010),
 	     wr32(bad + 0x58, 0)), "boot information");
 	TRY((wr32(bad + 0x4c, 0x900040), wr32(bad + 0x50, 0x900000), wr32(bad + 0x54, 0x900800),
 	     wr32(bad + 0x58, 0)), "not in guest RAM");
