@@ -146,6 +146,13 @@ struct fx_unpacked fx_unpack(fx a)
 	int n = clz64(a.mant);
 
 	u.sign = fx_sign(a);
+	if (n == 64) {
+		/* Callers screen zeros and unsupported encodings out first; an
+		 * all-zero significand still unpacks to a harmless tiny zero. */
+		u.sig = 0;
+		u.exp = -FX_BIAS - 64;
+		return u;
+	}
 	u.sig = a.mant << n;
 	u.exp = be - FX_BIAS - n;
 	return u;

@@ -578,6 +578,75 @@ static void fsave_16bit_real(struct test *t)
 	CHECK_EQ(t, m.writes, 1);  /* one all-or-nothing write */
 }
 
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * A hostile guest: random register images (any bit pattern) and memory,
+ * through every escape encoding. Nothing may crash (the sanitizer build
+ * runs this too), every result is one of the three, a fault or #UD leaves
+ * the state untouched, and TOP/tags stay well formed.
+ */
+static void hostile_input(struct test *t)
+{
+	uint64_t rs = 0x243f6a8885a308d3ull;
+	unsigned bad = 0;
+
+	for (unsigned op = 0xd7; op <= 0xdf; op++) {
+		for (unsigned modrm = 0; modrm < 256; modrm++) {
+			uint16_t opcode = op == 0xd7 ? 0x0fae : (uint16_t)op;
+			if (modrm < 0xc0 && (modrm & 0xc7) != 0x05)
+				continue;       /* one memory encoding per reg field */
+			for (int k = 0; k < 12; k++) {
+				struct x87 f, before;
+				struct tmem m;
+				struct x87_insn in;
+				struct x87_out out;
+				struct x87_mem mi;
+
+				x87_init(&f);
+				for (int i = 0; i < 8; i++) {
+					f.r[i].mant = xorshift(&rs);
+					f.r[i].sign_exp = (uint16_t)xorshift(&rs);
+				}
+				f.cw = (uint16_t)xorshift(&rs);
+				f.sw = (uint16_t)xorshift(&rs);
+				f.tw = (uint16_t)xorshift(&rs);
+				before = f;
+				/* Half the time the operand's memory is missing: a fault. */
+				tmem_init(&m, 0x7000, (k & 1) ? 0 : 512);
+				for (unsigned i = 0; i < sizeof(m.buf); i += 8)
+					wr64(m.buf + i, xorshift(&rs));
+				mi = tmem_iface(&m);
+				memset(&in, 0, sizeof(in));
+				in.opcode = opcode;
+				in.modrm = (uint8_t)modrm;
+				in.op16 = k & 2;
+				in.pmode = k & 4;
+				in.ea = 0x7000;
+				in.eflags = (uint32_t)xorshift(&rs);
+				enum x87_result res = x87_exec(&f, &in, &mi, &out);
+				if (res != X87_OK && res != X87_FAULT && res != X87_UD) {
+					bad++;
+					continue;
+				}
+				if (res != X87_OK && memcmp(&f, &before, sizeof(f)) != 0)
+					bad++;
+				if (res == X87_FAULT && modrm >= 0xc0)
+					bad++;  /* register forms touch no memory */
+				if (f.fop > 0x7ff)
+					bad++;
+			}
+		}
+	}
+	CHECK_EQ(t, bad, 0);
+}
+
 /* ---- the differential test ---- */
 
 /*
@@ -987,6 +1056,7 @@ int main(int argc, char **argv)
 	RUN(&h, fcomi_and_fcmov);
 	RUN(&h, known_answers);
 	RUN(&h, fsave_16bit_real);
+	RUN(&h, hostile_input);
 	RUN(&h, diff_arith);
 	RUN(&h, diff_compare);
 	RUN(&h, diff_loadstore);
