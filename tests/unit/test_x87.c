@@ -704,7 +704,16 @@ static void corpus_load(struct corpus *c)
 	if (!c->data || rc != 0) {
 		c->why = "tests/x87/x87-native failed";
 		c->len = 0;
+		return;
 	}
+	size_t n = 0, pos = 0;
+	while (pos + sizeof(struct x87_rec_head) <= c->len) {
+		struct x87_rec_head h;
+		memcpy(&h, c->data + pos, sizeof(h));
+		pos += sizeof(h) + 2u * h.mem_len + sizeof(struct x87_rec_tail);
+		n++;
+	}
+	printf("# x87 diff: %zu cases over %d forms from the native runner\n", n, c->forms.n);
 }
 
 struct diff_stats {
@@ -1001,7 +1010,10 @@ verdict:
 		if (ds->form_bad[i])
 			printf("# x87 diff: %-18s %u of %u cases differ\n", c->forms.f[i].name,
 			       ds->form_bad[i], ds->form_cases[i]);
-	printf("# x87 diff: category %u: %u cases over %u forms, %u mismatches", cat,
+	static const char *const cat_names[CAT_COUNT] = {
+		"arithmetic", "compare", "load/store", "transcendental", "control", "stack",
+	};
+	printf("# x87 diff: %s: %u cases over %u forms, %u mismatches", cat_names[cat],
 	       ds->cases[cat], ds->forms_seen[cat], ds->mismatches[cat]);
 	if (cat == CAT_TRANS)
 		printf(", %u within 1 ulp (max %llu ulp), %u with only C1 differing, %u outside the defined domain",
