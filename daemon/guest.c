@@ -265,7 +265,8 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	vm->started_ns = now_ns();
 	vm_set_state(vm, VM_STARTING);
 	log_info("vm %s: started guest process %d", vm->cfg->name, (int)pid);
-	guest_call(vm, "status", NULL, NULL, NULL, start_status_done);
+	if (guest_call(vm, "status", NULL, NULL, NULL, start_status_done))
+		log_warn("vm %s: could not ask the new guest process for its status", vm->cfg->name);
 	return 0;
 fail:
 	argv_free(&a);
@@ -284,6 +285,7 @@ static void call_unlink(struct vm *vm, struct guest_call *call)
 	for (pp = &vm->calls; *pp; pp = &(*pp)->next)
 		if (*pp == call) {
 			*pp = call->next;
+			vm->ncalls--;
 			break;
 		}
 }
@@ -299,8 +301,8 @@ static void call_finish(struct vm *vm, struct guest_call *call, struct proto_msg
 	free(call);
 }
 
-bool guest_call(struct vm *vm, const char *method, struct json_object *params,
-		struct client *c, struct json_object *client_id, guest_call_done done)
+const char *guest_call(struct vm *vm, const char *method, struct json_object *params,
+		       struct client *c, struct json_object *client_id, guest_call_done done)
 {
 	struct guest_call *call;
 	struct json_object *msg;
@@ -308,12 +310,16 @@ bool guest_call(struct vm *vm, const char *method, struct json_object *params,
 
 	if (vm->ctl_fd < 0) {
 		json_object_put(params);
-		return false;
+		return "the guest process has no control channel";
+	}
+	if (vm->ncalls >= GUEST_CALLS_MAX) {
+		json_object_put(params);
+		return "too many requests already waiting for the guest process";
 	}
 	call = calloc(1, sizeof(*call));
 	if (!call) {
 		json_object_put(params);
-		return false;
+		return "out of memory";
 	}
 	call->vm = vm;
 	call->id = vm->next_call_id++;
@@ -330,13 +336,14 @@ bool guest_call(struct vm *vm, const char *method, struct json_object *params,
 			event_free(call->timer);
 		json_object_put(call->client_id);
 		free(call);
-		return false;
+		return "the guest's control queue is full";
 	}
 	json_object_put(msg);
 	call->next = vm->calls;
 	vm->calls = call;
+	vm->ncalls++;
 	event_add(vm->ev_ctl_write, NULL);
-	return true;
+	return NULL;
 }
 
 static void call_timeout_cb(evutil_socket_t fd, short what, void *arg)

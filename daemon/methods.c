@@ -179,7 +179,7 @@ static void m_status(struct client *c, struct json_object *id, struct json_objec
 	if (!vm)
 		return;
 	if ((vm->state == VM_RUNNING || vm->state == VM_PAUSED) &&
-	    guest_call(vm, "status", NULL, c, id, status_done))
+	    !guest_call(vm, "status", NULL, c, id, status_done))
 		return;
 	client_reply(c, id, vm_to_json(vm));
 }
@@ -450,9 +450,10 @@ static void forward(struct client *c, struct json_object *id, struct json_object
 			     vm->cfg->name, vm_state_name(vm->state));
 		return;
 	}
-	if (!guest_call(vm, method, NULL, c, id, forward_done))
-		client_error(c, id, PROTO_ERR_GUEST_FAILURE, "vm %s: control channel closed",
-			     vm->cfg->name);
+	const char *why = guest_call(vm, method, NULL, c, id, forward_done);
+
+	if (why)
+		client_error(c, id, PROTO_ERR_GUEST_FAILURE, "vm %s: %s", vm->cfg->name, why);
 }
 
 static void m_pause(struct client *c, struct json_object *id, struct json_object *params)

@@ -349,7 +349,8 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (vm->stop_phase <= 1) {
 		log_info("vm %s: did not power down in time: asking it to quit", vm->cfg->name);
 		vm->stop_phase = 2;
-		guest_call(vm, "quit", NULL, NULL, NULL, stop_call_done);
+		if (guest_call(vm, "quit", NULL, NULL, NULL, stop_call_done))
+			log_warn("vm %s: could not send quit", vm->cfg->name);
 		evtimer_add(vm->stop_timer, &grace);
 	} else if (vm->stop_phase == 2) {
 		log_warn("vm %s: did not quit in %d s: killing it", vm->cfg->name, GUEST_QUIT_GRACE_S);
@@ -379,6 +380,7 @@ void vm_begin_stop(struct vm *vm, bool force, int grace_s)
 	if (vm->stop_phase >= 1)
 		return; /* already on its way down */
 	vm->stop_phase = 1;
-	guest_call(vm, "powerdown", NULL, NULL, NULL, stop_call_done);
+	if (guest_call(vm, "powerdown", NULL, NULL, NULL, stop_call_done))
+		tv.tv_sec = 0; /* cannot ask: go straight to quit */
 	evtimer_add(vm->stop_timer, &tv);
 }

@@ -29,6 +29,8 @@
 /* Console bytes queued towards one guest before clients stop being read. */
 #define CONSOLE_IN_MAX (64 * 1024)
 #define GUEST_CALL_TIMEOUT_S 10
+/* Requests in flight to one guest: a stuck guest cannot make vmd hoard. */
+#define GUEST_CALLS_MAX 256
 /* After "quit", how long a guest gets before SIGKILL. */
 #define GUEST_QUIT_GRACE_S 5
 #define MAX_CLIENTS 4096
@@ -114,6 +116,7 @@ struct vm {
 	int64_t shutdown_code;
 	int64_t next_call_id;
 	struct guest_call *calls;
+	unsigned ncalls;
 	struct waiter *waiters;
 
 	struct event *stop_timer;       /* grace period, then quit, then SIGKILL */
@@ -202,8 +205,10 @@ void vm_begin_stop(struct vm *vm, bool force, int grace_s);
 
 /* guest.c */
 int guest_start(struct vm *vm, char *err, size_t errlen);
-bool guest_call(struct vm *vm, const char *method, struct json_object *params,
-		struct client *c, struct json_object *client_id, guest_call_done done);
+/* Sends a request to the guest process; done runs with its answer or on
+ * failure. Returns NULL, or why it could not be sent (done will not run). */
+const char *guest_call(struct vm *vm, const char *method, struct json_object *params,
+		       struct client *c, struct json_object *client_id, guest_call_done done);
 void guest_kill(struct vm *vm);
 void guest_reap(struct vmd *d);
 

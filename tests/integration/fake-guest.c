@@ -5,7 +5,7 @@
  * answers, crashes, exits with a configuration error or a debug-exit code.
  * The behaviour is chosen per guest through its command line (-a), as
  * space-separated words:
- *   ignore-powerdown  ignore-quit  no-answer  crash-after=MS
+ *   ignore-powerdown  ignore-quit  no-answer  mute-after=MS  crash-after=MS
  *   exit-on-start=N   debug-exit-after=MS:N   reboot-after=MS
  *   spam-stderr=N     write N lines on stderr at start (log flooding)
  * Without any, it behaves: answers, powers off on powerdown, quits on quit.
@@ -31,7 +31,7 @@ struct fake {
 	struct proto_in in, con_in;
 	struct proto_out out;
 	bool paused, ignore_powerdown, ignore_quit, no_answer;
-	long crash_after_ms, debug_exit_after_ms, reboot_after_ms;
+	long crash_after_ms, debug_exit_after_ms, reboot_after_ms, mute_after_ms;
 	int debug_exit_code;
 	struct timespec t0;
 	long long insns;
@@ -122,7 +122,7 @@ static void handle(struct fake *f, struct proto_msg *m)
 
 	if (m->kind != PROTO_REQUEST)
 		return;
-	if (f->no_answer)
+	if (f->no_answer || (f->mute_after_ms >= 0 && elapsed_ms(f) >= f->mute_after_ms))
 		return;
 	if (strcmp(m->method, "status") == 0) {
 		send_msg(f, proto_result(id, status(f)));
@@ -169,7 +169,8 @@ static void behaviours(struct fake *f, const char *cmdline, int *exit_on_start, 
 			 sscanf(w, "debug-exit-after=%ld:%d", &f->debug_exit_after_ms,
 				&f->debug_exit_code) == 2 ||
 			 sscanf(w, "reboot-after=%ld", &f->reboot_after_ms) == 1 ||
-			 sscanf(w, "spam-stderr=%ld", spam) == 1)
+			 sscanf(w, "spam-stderr=%ld", spam) == 1 ||
+			 sscanf(w, "mute-after=%ld", &f->mute_after_ms) == 1)
 			continue;
 	}
 }
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
 
 	memset(&f, 0, sizeof(f));
 	f.ctl = f.con = -1;
-	f.crash_after_ms = f.debug_exit_after_ms = f.reboot_after_ms = -1;
+	f.crash_after_ms = f.debug_exit_after_ms = f.reboot_after_ms = f.mute_after_ms = -1;
 	while ((ch = getopt_long(argc, argv, "m:k:i:a:b:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'N': f.name = optarg; break;

@@ -33,10 +33,11 @@ vm "dbg"   { memory 32M; kernel "$T_TMP/kernel"; cmdline "debug-exit-after=200:3
 vm "boot"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "reboot-after=300" }
 vm "segv"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "crash-after=200" }
 vm "noisy" { memory 32M; kernel "$T_TMP/kernel"; cmdline "spam-stderr=5000" }
+vm "mute"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "mute-after=300" }
 EOF
 
 # -n: a good file passes, a bad one is refused with file:line messages.
-out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 10 vms"
+out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 11 vms"
 cat >"$T_TMP/bad.conf" <<EOF
 vm "x" {
 	memory 12Q
@@ -162,6 +163,20 @@ check reboot_restarts wait_for 5 grep -q 'vm boot: stopped -> starting' "$T_TMP/
 check reboot_running_again wait_for 5 is_state boot running
 V stop -f -w boot >/dev/null
 
+# A guest process that stops answering: its requests fail after 10 s,
+# vmd keeps serving, and stop still gets rid of it.
+V start mute >/dev/null
+sleep 0.5
+t0=$(date +%s)
+V pause mute >"$T_TMP/mute.out" 2>&1 &
+mute_pid=$!
+check vmd_serves_while_guest_mute bash -c "'$VMCTL' -s '$SOCK' list >/dev/null"
+wait $mute_pid; rc=$?
+check mute_guest_request_fails test "$rc" = 1
+check mute_guest_timeout_message grep -q 'vmctl: vm mute: the guest process did not answer in time' "$T_TMP/mute.out"
+check mute_guest_timeout_10s test $(( $(date +%s) - t0 )) -ge 9
+out=$(V stop -w -t 1 mute); check mute_guest_stopped test "$out" = "mute: stopped (killed after not quitting in time)"
+
 # A guest flooding its stderr (which the guest OS can reach) cannot flood the log.
 V start noisy >/dev/null
 sleep 0.3
@@ -185,9 +200,10 @@ check sighup_adds_guest wait_for 5 is_state four running
 check sighup_marks_restart test "$(field two needs_restart)" = True
 check sighup_running_untouched test "$(field two memory)" = $((32 << 20))
 echo 'vm "broken" {' >>"$T_TMP/vmd.conf"
+bl=$(wc -l <"$T_TMP/vmd.conf")
 out=$(V reload 2>&1); rc=$?
 check reload_bad_config_refused test "$rc" = 1
-check reload_bad_config_lines has "$out" "vmd.conf:16: missing '}' closing vm \"broken\" of line 15"
+check reload_bad_config_lines has "$out" "vmd.conf:$((bl + 1)): missing '}' closing vm \"broken\" of line $bl"
 check reload_bad_keeps_running is_state four running
 
 # stop -a: every running guest.
