@@ -201,6 +201,8 @@ static bool begin(struct build *b, struct gen *g, const char *group, unsigned fo
 	c->w.eflags = r32(g) & USER_FLAGS;
 	b->c = c;
 	b->fixed = 1u << R_ESP;
+	if (g->code16)
+		c->w.flags |= DIFF_F_CODE16 | DIFF_F_LDT16;
 	if (form != GEN_NO_FORM)
 		g->form_used[form] = true;
 	return true;
@@ -374,7 +376,7 @@ static uint32_t plan_mem32(struct build *b, struct addr *a, uint32_t target, uns
  * is inside it, so the registers can be random and wrap at 64 KiB.
  * BP-based forms default to SS (flat, base 0): they get a DS override.
  */
-static void plan_mem16(struct build *b, struct addr *a)
+static uint32_t plan_mem16(struct build *b, struct addr *a)
 {
 	struct gen *g = b->g;
 	static const uint8_t regs_of[8][2] = {
@@ -393,18 +395,25 @@ static void plan_mem16(struct build *b, struct addr *a)
 		a->rm = (uint8_t)rm; a->mod = (uint8_t)mod;
 		if (mod == 0 && rm == 6) {
 			a->disp_len = 2; a->disp = below(g, 0x10000);
-			return;
+			return DIFF_DATA_ADDR + a->disp;
 		}
-		for (int k = 0; k < 2; k++)
-			if (regs_of[rm][k] < 8)
-				set_reg(b, regs_of[rm][k], chance(g, 2) ? r32(g) : (r32(g) & 0xFFFF0000u) | below(g, 0x100));
+		uint32_t ea = 0;
+		for (int k = 0; k < 2; k++) {
+			if (regs_of[rm][k] < 8) {
+				uint32_t v = chance(g, 2) ? r32(g) : (r32(g) & 0xFFFF0000u) | below(g, 0x100);
+				set_reg(b, regs_of[rm][k], v);
+				ea += v;
+			}
+		}
 		a->disp_len = mod == 1 ? 1 : mod == 2 ? 2 : 0;
 		a->disp = mod == 1 ? disp8(g) : mod == 2 ? below(g, 0x10000) : 0;
 		if (rm == 2 || rm == 3 || rm == 6)
 			a->seg_prefix = 0x3E;
-		return;
+		/* Through a segment based at the data block. */
+		return DIFF_DATA_ADDR + ((ea + a->disp) & 0xFFFF);
 	}
 	a->mod = 0; a->rm = 6; a->disp_len = 2; a->disp = below(g, 0x10000);
+	return DIFF_DATA_ADDR + a->disp;
 }
 
 static void emit_modrm(struct build *b, const struct addr *a, unsigned regfield)
@@ -498,7 +507,7 @@ static unsigned imm_lengths(const struct form *f, unsigned osz, bool a16, unsign
 		case Ib: case Ibs: case Jb: len[n++] = 1; break;
 		case Iw: len[n++] = 2; break;
 		case Iz: len[n++] = osz == 2 ? 2 : 4; break;
-		case Jz: len[n++] = 4; break;
+		case Jz: len[n++] = osz == 2 ? 2 : 4; break;
 		case Ob: case Ov: len[n++] = a16 ? 2 : 4; break;
 		case Ap: len[n++] = osz == 2 ? 2 : 4; len[n++] = 2; break;
 		default: break;
@@ -514,9 +523,11 @@ static void emit(struct build *b, const struct plan *p)
 		byte(b, p->prefix[i]);
 	if (p->mem && p->addr.seg_prefix)
 		byte(b, p->addr.seg_prefix);
-	if (p->osz == 2 && !(f->attr & (A_FIXSIZE | A_SIZE16)))
+	/* 66 and 67 select the size that is not the code segment's default. */
+	bool code16 = b->g->code16;
+	if (p->osz != 1 && (p->osz == 2) != code16 && !(f->attr & (A_FIXSIZE | A_SIZE16)))
 		byte(b, 0x66);
-	if (p->a16)
+	if (p->a16 != code16)
 		byte(b, 0x67);
 	if (f->map == 2)
 		byte(b, 0x0F);
@@ -553,8 +564,8 @@ static void patch_random(struct build *b, uint32_t addr, unsigned n)
 		patch_le(b, addr + i, edge32(b->g), n - i < 4 ? n - i : 4);
 }
 
-/* Chooses the memory or register operand of a plan; returns the
- * effective address of a memory operand (linear; a16: 0). */
+/* Chooses the memory or register operand of a plan; returns the linear
+ * address of a memory operand. */
 static uint32_t plan_operand(struct build *b, struct plan *p, unsigned msize)
 {
 	if (!p->mem) {
@@ -562,9 +573,10 @@ static uint32_t plan_operand(struct build *b, struct plan *p, unsigned msize)
 		return 0;
 	}
 	if (p->a16) {
-		plan_mem16(b, &p->addr);
+		uint32_t ea = plan_mem16(b, &p->addr);
 		b->c->w.flags |= DIFF_F_LDT16;
-		return 0;
+		patch_random(b, ea, msize < 4 ? 4 : msize);
+		return ea;
 	}
 	uint32_t ea = plan_mem32(b, &p->addr, pick_target(b->g, msize), msize);
 	patch_random(b, ea, msize < 4 ? 4 : msize);
@@ -611,7 +623,11 @@ static uint16_t pick_selector(struct gen *g, bool for_ss)
 	return for_ss ? ss[below(g, 6)] : any[below(g, 7)];
 }
 
-static uint32_t code_addr(const struct build *b) { return DIFF_CODE_ADDR + b->len; }
+/* EIP at the current end of the code: an offset in the 16-bit segment. */
+static uint32_t code_addr(const struct build *b)
+{
+	return (b->g->code16 ? 0 : DIFF_CODE_ADDR) + b->len;
+}
 
 /* `inc eax` filler after a branch: how many were skipped shows in EAX. */
 static void filler(struct build *b, unsigned n)
@@ -818,11 +834,12 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 			else
 				set_reg(b, R_ECX, cx);
 			unsigned skip = 1 + below(g, 4);
-			p.imm[0] = back ? 0xFE - (a16 ? 0 : 0) : skip;
-			if (back && a16)
-				p.imm[0] = 0xFD;        /* 67 E2 xx: three bytes back to itself */
+			unsigned start = b->len;
+			p.imm[0] = skip;
 			emit(b, &p);
-			if (!back)
+			if (back)       /* back to itself: minus its own length */
+				b->c->w.code[b->len - 1] = (uint8_t)(start - b->len);
+			else
 				filler(b, skip);
 			finish(b);
 			return true;
@@ -1035,9 +1052,9 @@ static void string_case(struct gen *g, unsigned fi, unsigned osz, bool a16, uint
 		static const uint8_t seg16[] = { 0x26, 0x3E, 0x64, 0x65 };
 		byte(b, a16 ? seg16[below(g, 4)] : seg32[below(g, 6)]);
 	}
-	if (osz == 2)
+	if (osz != 1 && (osz == 2) != g->code16)
 		byte(b, 0x66);
-	if (a16)
+	if (a16 != g->code16)
 		byte(b, 0x67);
 	byte(b, f->op);
 	snprintf(c->note, sizeof c->note, "%s count %u DF=%d", rep == 0xF3 ? "rep" : rep == 0xF2 ? "repne" : "once",
@@ -1695,6 +1712,54 @@ static void gen_paging(struct gen *g, unsigned scale)
 	}
 }
 
+/*
+ * The same forms in a 16-bit code segment: operand and address sizes
+ * default to 16 (66 and 67 select 32), near branches are rel16 and EIP an
+ * offset. Memory operands use 16-bit addressing into the LDT data
+ * segment; the stack stays the flat 32-bit one.
+ */
+static void gen_code16(struct gen *g, unsigned scale)
+{
+	g->code16 = true;
+	for (unsigned fi = 0; fi < NFORMS; fi++) {
+		const struct form *f = &forms[fi];
+		enum kind k = classify(f);
+		if (k == K_SKIP)
+			continue;
+		if (is(f, "callf") || is(f, "jmpf") || is(f, "callf_ind") || is(f, "jmpf_ind") ||
+		    is(f, "retf") || is(f, "iret"))
+			continue;       /* would return to a 32-bit segment's offsets */
+		unsigned sizes[2], ns = sizes_of(f, sizes);
+		if (k == K_BRANCH) {
+			sizes[0] = 2;
+			ns = 1;
+		}
+		if (k == K_STRING) {
+			for (unsigned s = 0; s < ns; s++)
+				for (unsigned i = 0; i < 4 * scale; i++)
+					string_case(g, fi, sizes[s], true, chance(g, 2) ? 0xF3 : 0, chance(g, 2),
+					            below(g, 6), "code16");
+			continue;
+		}
+		bool can_mem = has_modrm(f) && has_rm_operand(f) && !reg_only(f);
+		bool can_reg = !has_modrm(f) || !mem_only(f);
+		if (k == K_BT && !has_opnd(f, Ib))
+			can_mem = false;        /* its bit offset needs 32-bit addressing */
+		for (unsigned s = 0; s < ns; s++) {
+			for (int m = 0; m < 2; m++) {
+				bool mem = m == 1;
+				if (mem ? !can_mem : !can_reg)
+					continue;
+				unsigned reps = k == K_SHIFT || k == K_SHD ? 12 : 4;
+				for (unsigned v = 0; v < reps * scale; v++)
+					one_case(g, fi, sizes[s], mem, true, k == K_SHIFT || k == K_SHD ? below(g, 40) : v,
+					         "code16");
+			}
+		}
+	}
+	g->code16 = false;
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool gen_form_tested(const struct gen *g, unsigned fi)
@@ -1775,6 +1840,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 	gen_prefixes(g, scale);
 	gen_align(g, scale);
 	gen_paging(g, scale);
+	gen_code16(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))

@@ -53,6 +53,7 @@ struct gen {
 	unsigned ngroups;
 	uint64_t rng;
 	bool failed;            /* out of memory or a generator inconsistency */
+	bool code16;            /* generating for the 16-bit code segment */
 	unsigned forms_total;   /* forms in insns.def */
 	unsigned forms_tested;  /* forms at least one case exercises */
 	bool *form_used;
