@@ -161,7 +161,10 @@ static uint32_t read_value(const struct i8254_channel *c, uint64_t T)
 	uint32_t v;
 	bool out;
 
-	if (c->load_pending && c->load_tick == T + 1)
+	/* (Not a running rate generator's reload at the end of its period.) */
+	bool periodic_reload = (eff_mode(c) == 2 || eff_mode(c) == 3) && c->loaded && c->counting;
+
+	if (c->load_pending && c->load_tick == T + 1 && !periodic_reload)
 		return cr_count(c) % modulus(c);
 	peek(c, T, &v, &out);
 	return v;

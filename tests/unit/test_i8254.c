@@ -216,6 +216,8 @@ static void mode2_rate_generator(struct test *t)
 	out8(r, 0x40, 50);              /* count only, no control word */
 	out8(r, 0x40, 0);
 	CHECK_EQ(t, read16(r, 0), 70);
+	go_tick(r, t0 + 1 + 1099);
+	CHECK_EQ(t, read16(r, 0), 1);           /* the old period runs out */
 	go_tick(r, t0 + 1 + 1100);
 	CHECK_EQ(t, read16(r, 0), 50);
 	CHECK_EQ(t, r->edges, 11);
