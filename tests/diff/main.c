@@ -537,6 +537,84 @@ out:
 	free(pn);
 }
 
+#define REPEAT_EVERY 16
+
+/*
+ * Both sides must be functions of the case alone. Every 16th case runs
+ * again, in reverse order: natively (no state may leak between cases in
+ * the runner) and in a fresh CPU per case (none may leak in ours either,
+ * e.g. a stale translation of the previous case's code).
+ */
+static unsigned long check_repeat(const struct gen *g, const size_t *index,
+                                  const struct diff_case *const *cases, size_t n,
+                                  const struct diff_result *nat, const struct ours *all,
+                                  const char *runner)
+{
+	size_t m = (n + REPEAT_EVERY - 1) / REPEAT_EVERY;
+	const struct diff_case **rc = calloc(m ? m : 1, sizeof *rc);
+	size_t *from = calloc(m ? m : 1, sizeof *from);
+	struct diff_result *nat2 = calloc(m ? m : 1, sizeof *nat2);
+	struct ours *ours2 = calloc(m ? m : 1, sizeof *ours2);
+	const char *missing = NULL;
+	struct emu *fresh = emu_new(true, &missing);
+	unsigned long bad_native = 0, bad_ours = 0;
+	char why[512];
+	if (!rc || !from || !nat2 || !ours2 || !fresh) {
+		printf("FAIL cpu_diff/repeat: out of memory\n");
+		bad_native = 1;
+		goto out;
+	}
+	for (size_t k = 0; k < m; k++) {
+		from[k] = (m - 1 - k) * REPEAT_EVERY;
+		rc[k] = cases[from[k]];
+	}
+	if (native_run(runner, rc, m, nat2, why, sizeof why) != 0) {
+		printf("FAIL cpu_diff/native_repeat: %s\n", why);
+		bad_native = 1;
+	} else {
+		for (size_t k = 0; k < m; k++) {
+			if (memcmp(&nat2[k], &nat[from[k]], sizeof nat2[k]) == 0)
+				continue;
+			if (bad_native++ == 0)
+				printf("  native result of case %u changed when run again\n", rc[k]->id);
+		}
+		if (bad_native)
+			printf("FAIL cpu_diff/native_repeat: %lu of %zu cases differ when run again\n", bad_native, m);
+		else
+			printf("PASS cpu_diff/native_repeat: %zu cases\n", m);
+	}
+	if (run_ours(fresh, rc, m, ours2) != 0) {
+		printf("FAIL cpu_diff/ours_repeat: cannot run our CPU\n");
+		bad_ours = 1;
+	} else {
+		for (size_t k = 0; k < m; k++) {
+			const struct ours *a = &all[from[k]], *b = &ours2[k];
+			if (a->status == b->status && a->outside == b->outside &&
+			    memcmp(&a->r, &b->r, sizeof a->r) == 0)
+				continue;
+			if (bad_ours++ < 2) {
+				printf("  case %u: reusing the CPU gave %s, a fresh CPU %s\n", rc[k]->id,
+				       emu_status_name(a->status), emu_status_name(b->status));
+				print_case(g, &g->cases[index[from[k]]], &a->r, &b->r,
+				           "result depends on the previous cases (\"native\" line: reused CPU; "
+				           "\"ours\": fresh CPU)");
+			}
+		}
+		if (bad_ours)
+			printf("FAIL cpu_diff/ours_repeat: %lu of %zu cases give another result in a fresh CPU\n",
+			       bad_ours, m);
+		else
+			printf("PASS cpu_diff/ours_repeat: %zu cases\n", m);
+	}
+out:
+	emu_free(fresh);
+	free(rc);
+	free(from);
+	free(nat2);
+	free(ours2);
+	return bad_native + bad_ours;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -685,6 +763,7 @@ int main(int argc, char **argv)
 		}
 	}
 	trace_sequences(&g, emu, runner, bad_seq, nbad_seq, gs, show);
+	unsigned long repeat_bad = check_repeat(&g, index, cases, n, nat, all, runner);
 	double t2 = now_s();
 	emu_free(emu);
 
@@ -707,6 +786,7 @@ int main(int argc, char **argv)
 	}
 	printf("cpu_diff: %u forms, %zu cases, %lu mismatched (native %.1f s, ours %.1f s)\n",
 	       g.forms_tested, n, total_bad, t1 - t0, t2 - t1);
+	total_bad += repeat_bad;
 	free(all);
 	free(bad_seq);
 	free(cases);
