@@ -211,6 +211,14 @@ int vmd_reload(struct vmd *d, struct json_object **report, char *err, size_t err
 	    (!next.socket_path || !d->cfg.socket_path || strcmp(next.socket_path, d->cfg.socket_path)))
 		json_object_object_add(r, "socket_needs_restart", json_object_new_boolean(1));
 	/* Globals that apply at once. */
+	if (next.has_socket_gid && (!d->cfg.has_socket_gid || next.socket_gid != d->cfg.socket_gid)) {
+		if (chown(d->socket_path, (uid_t)-1, next.socket_gid) < 0)
+			log_err("chown %s: %s", d->socket_path, strerror(errno));
+		else
+			json_object_object_add(r, "socket_group", json_object_new_int((int)next.socket_gid));
+	}
+	d->cfg.has_socket_gid = next.has_socket_gid;
+	d->cfg.socket_gid = next.socket_gid;
 	d->cfg.shutdown_timeout = next.shutdown_timeout;
 	free(d->cfg.guest_binary);
 	d->cfg.guest_binary = next.guest_binary;
@@ -355,6 +363,10 @@ int main(int argc, char **argv)
 	config_init(&d.cfg);
 	if (!config_path)
 		config_path = DEFAULT_CONFIG;
+	if (check_only && !explicit_config && access(config_path, F_OK) < 0) {
+		fprintf(stderr, "vmd: %s: %s\n", config_path, strerror(errno));
+		return 1;
+	}
 	if (explicit_config || access(config_path, F_OK) == 0) {
 		if (config_parse_file(&d.cfg, config_path, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -363,7 +375,10 @@ int main(int argc, char **argv)
 			config_free(&d.cfg);
 			return 1;
 		}
-		d.config_path = config_path;
+		/* Absolute: it must survive chdir("/") in daemon mode. */
+		if (config_path[0] == '/' || !realpath(config_path, d.config_buf))
+			snprintf(d.config_buf, sizeof(d.config_buf), "%s", config_path);
+		d.config_path = d.config_buf;
 	}
 	if (check_only) {
 		printf("configuration OK: %zu vm%s\n", d.cfg.nvm, d.cfg.nvm == 1 ? "" : "s");
@@ -380,12 +395,6 @@ int main(int argc, char **argv)
 		snprintf(pidfile, sizeof(pidfile), "%s", pid_opt);
 	else if (runtime_path(pidfile, sizeof(pidfile), "vmd.pid") < 0)
 		pidfile[0] = '\0';
-	/* The config path must survive chdir("/") in daemon mode. */
-	if (d.config_path && d.config_path[0] != '/') {
-		char *abs = realpath(d.config_path, NULL);
-		if (abs)
-			d.config_path = abs; /* lives as long as the process */
-	}
 	apply_globals(&d);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("vmd", !foreground, verbose);

@@ -150,7 +150,8 @@ struct client {
 struct vmd {
 	struct event_base *base;
 	struct config cfg;
-	const char *config_path;        /* NULL: no file */
+	const char *config_path;        /* NULL: no file; else points into config_buf */
+	char config_buf[PATH_MAX];
 	char socket_path[108];
 	char guest_binary[PATH_MAX];
 	int listen_fd;

@@ -36,6 +36,11 @@ check socket_mode_0660 test "$(stat -c %a "$SOCK")" = 660
 check socket_not_world_writable test "$(( 0$(stat -c %a "$SOCK") & 2 ))" = 0
 check socket_owner test "$(stat -c %U:%G "$SOCK")" = root:root
 AS_NOBODY list >/dev/null 2>&1; check nobody_cannot_connect test $? = 3
+# A reload that names a socket group opens the socket to that group.
+sed -i '1a socket group nogroup' "$T_TMP/vmd.conf"
+out=$(V --json reload); check reload_socket_group has "$out" '"socket_group": 65534'
+check reload_socket_group_applied test "$(stat -c %G "$SOCK")" = nogroup
+AS_NOBODY list >/dev/null 2>&1; check nobody_connects_after_reload test $? = 0
 kill -TERM "$VMD_PID"; wait "$VMD_PID" 2>/dev/null
 
 # With "socket group nogroup": nobody connects; owns "mine" only.
