@@ -228,7 +228,7 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 	uint8_t mmap[E820_MAX * 24];
 	struct area tables = { .m = m, .next = MB_INFO_ADDR + MBI_SIZE, .end = MB_INFO_END };
 	struct area strings;
-	uint64_t next, mem_upper = 0, strings_size;
+	uint64_t next, mem_lower = 0, mem_upper = 0, strings_size;
 	uint32_t at;
 
 	memset(res, 0, sizeof(*res));
@@ -297,12 +297,14 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 		put32(mmap + 24 * i + 20, e->type);
 		if (e->type == E820_RAM && e->addr == 0x100000)
 			mem_upper = e->size >> 10;
+		if (e->type == E820_RAM && e->addr == 0)
+			mem_lower = e->size >> 10;
 	}
 
 	memset(info, 0, sizeof(info));
 	put32(info, MBI_MEMORY | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME |
 	            (cfg->nmodules ? MBI_MODS : 0));
-	put32(info + 4, 640);
+	put32(info + 4, (uint32_t)(mem_lower > 640 ? 640 : mem_lower));
 	put32(info + 8, mem_upper > UINT32_MAX ? UINT32_MAX : (uint32_t)mem_upper);
 	put32(info + 16, area_str(&strings, cfg->cmdline));
 	put32(info + 20, cfg->nmodules);

@@ -14,6 +14,7 @@ check exit_status [ "$rc" = 11 ]
 check banner grep -q "board test kernel" "$T_TMP/out"
 check multiboot_magic grep -q "magic 0x2badb002" "$T_TMP/out"
 check cmdline grep -q "cmdline info exit=5" "$T_TMP/out"
+check mem_lower grep -q "mem_lower 639" "$T_TMP/out"
 check mem_upper grep -q "mem_upper 31680" "$T_TMP/out"
 check loader_name grep -q "loader vmd" "$T_TMP/out"
 check module grep -q "module 12 bytes .* aligned 1 $T_TMP/mod arg1" "$T_TMP/out"
