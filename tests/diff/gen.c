@@ -1276,7 +1276,7 @@ static uint8_t seq_reg(struct gen *g, unsigned osz)
 static void gen_sequence(struct gen *g, unsigned *pool, unsigned npool)
 {
 	struct build bb, *b = &bb;
-	if (!begin(b, g, "random", GEN_NO_FORM))
+	if (!begin(b, g, g->code16 ? "random16" : "random", GEN_NO_FORM))
 		return;
 	struct gcase *c = b->c;
 	set_reg(b, R_EBP, DIFF_DATA_ADDR + 0x8000 + below(g, 64) * 4);
@@ -1323,7 +1323,7 @@ static void gen_sequence(struct gen *g, unsigned *pool, unsigned npool)
 		break;
 chosen:
 		if (is(f, "jcc"))
-			osz = 4;        /* 66 would truncate EIP */
+			osz = g->code16 ? 2 : 4;        /* no 66: the rel8 must follow the opcode */
 		starts[i] = b->len;
 		count = i + 1;
 		c->step_form[i] = (uint16_t)fi;
@@ -1342,6 +1342,9 @@ chosen:
 		if (is(f, "lea"))
 			can_mem = must_mem = true;
 		p.mem = must_mem || (can_mem && chance(g, 3));
+		/* 32-bit addressing for the memory forms below; none (no 67
+		 * prefix) otherwise, so a Jcc's rel8 stays where it is put. */
+		p.a16 = !p.mem && g->code16;
 		if (p.mem) {
 			struct addr *a = &p.addr;
 			memset(a, 0, sizeof *a);
@@ -1351,7 +1354,10 @@ chosen:
 				a->disp_len = 1;
 				break;
 			case 1:
-				a->mod = 0; a->rm = 5; a->disp = DIFF_DATA_ADDR + 0x4000 + below(g, 256);
+				/* In the 16-bit code segment DS is the LDT segment
+				 * based at the block: an offset into it. */
+				a->mod = 0; a->rm = 5;
+				a->disp = (g->code16 ? 0 : DIFF_DATA_ADDR) + 0x4000 + below(g, 256);
 				a->disp_len = 4;
 				break;
 			default:
@@ -1788,8 +1794,9 @@ void gen_prefix(const struct gcase *c, unsigned k, struct gcase *out)
 
 uint32_t gen_undef_at(const struct gcase *c, uint32_t eip)
 {
+	uint32_t base = (c->w.flags & DIFF_F_CODE16) ? 0 : DIFF_CODE_ADDR;    /* EIP: an offset */
 	for (unsigned i = 0; i < c->nsteps; i++)
-		if (eip == DIFF_CODE_ADDR + c->step_off[i])
+		if (eip == base + c->step_off[i])
 			return c->step_undef[i];
 	return c->undef_flags;
 }
@@ -1847,6 +1854,12 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 			pool[npool++] = fi;
 	for (unsigned i = 0; i < nseq && npool; i++)
 		gen_sequence(g, pool, npool);
+	/* A third as many in the 16-bit code segment (32-bit addressing
+	 * through EBP/ESP, which default to the flat SS). */
+	g->code16 = true;
+	for (unsigned i = 0; i < nseq / 3 && npool; i++)
+		gen_sequence(g, pool, npool);
+	g->code16 = false;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		g->forms_tested += g->form_used[fi];
 	return g->failed ? -1 : 0;

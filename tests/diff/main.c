@@ -107,7 +107,8 @@ static uint32_t undef_for(const struct gcase *gc, const struct diff_result *n)
 		return gc->undef_flags;
 	if (gc->nsteps)
 		return gen_undef_at(gc, n->eip);
-	return (n->eip == DIFF_CODE_ADDR ? 0 : gc->undef_flags) | gc->fault_undef_flags;
+	uint32_t start = (gc->w.flags & DIFF_F_CODE16) ? 0 : DIFF_CODE_ADDR;
+	return (n->eip == start ? 0 : gc->undef_flags) | gc->fault_undef_flags;
 }
 
 /*
