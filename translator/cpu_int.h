@@ -178,6 +178,8 @@ void load_inner_ss(struct cpu *cpu, uint16_t ss, unsigned dpl, struct cpu_seg *o
 uint32_t cpu_get_flags(struct cpu *cpu);            /* full EFLAGS */
 void cpu_set_flags(struct cpu *cpu, uint32_t value, uint32_t mask);
 bool cpu_cond(struct cpu *cpu, unsigned cc);
+/* Condition from materialized flags (the slow path of cond_fast). */
+bool cpu_cond_slow(struct cpu *cpu, unsigned cc);
 uint32_t cpu_get_cf(struct cpu *cpu);
 
 static inline void cc_set(struct cpu *cpu, enum cc_op op, unsigned size, uint32_t a, uint32_t b, uint32_t res)
@@ -187,6 +189,56 @@ static inline void cc_set(struct cpu *cpu, enum cc_op op, unsigned size, uint32_
 	cpu->cc_a = a;
 	cpu->cc_b = b;
 	cpu->cc_res = res;
+}
+
+static inline int32_t sext_size(uint32_t v, unsigned size)
+{
+	return size == 1 ? (int8_t)v : size == 2 ? (int16_t)v : (int32_t)v;
+}
+
+/*
+ * Condition codes straight from the lazy state for the common cases
+ * (compare, logic, add, inc/dec), without materializing EFLAGS.
+ * Operands and results of the lazy ops are kept masked to their size.
+ */
+static inline bool cond_fast(struct cpu *cpu, unsigned cc)
+{
+	uint32_t a = cpu->cc_a, b = cpu->cc_b, res = cpu->cc_res;
+	unsigned size = cpu->cc_size;
+	uint32_t sign = (res >> (size * 8 - 1)) & 1;
+	bool r;
+	switch (cpu->cc_op) {
+	case CC_SUB:
+		switch (cc >> 1) {
+		case 1: r = a < b; break;
+		case 2: r = a == b; break;
+		case 3: r = a <= b; break;
+		case 4: r = sign; break;
+		case 6: r = sext_size(a, size) < sext_size(b, size); break;
+		case 7: r = sext_size(a, size) <= sext_size(b, size); break;
+		default: return cpu_cond_slow(cpu, cc);
+		}
+		break;
+	case CC_LOGIC:
+		switch (cc >> 1) {
+		case 0: case 1: r = false; break;       /* OF = CF = 0 */
+		case 2: case 3: r = res == 0; break;
+		case 4: case 6: r = sign; break;        /* SF != OF with OF = 0 */
+		case 7: r = res == 0 || sign; break;
+		default: return cpu_cond_slow(cpu, cc);
+		}
+		break;
+	case CC_ADD: case CC_INC: case CC_DEC:
+		switch (cc >> 1) {
+		case 2: r = res == 0; break;
+		case 4: r = sign; break;
+		default: return cpu_cond_slow(cpu, cc);
+		}
+		break;
+	default:
+		return cpu_cond_slow(cpu, cc);
+	}
+	return (cc & 1) ? !r : r;
 }
 
 /* ---- memory (mmu.c) ---- */
@@ -370,6 +422,9 @@ static inline bool page_has_code(const struct cpu *cpu, uint32_t paddr)
 #include "translator/insns.def"
 #undef X
 void h_decode_fault(struct cpu *cpu, const struct insn *in);
+
+/* Picks a specialised handler for common forms (fastpath.c), or returns `generic`. */
+insn_fn fastpath_select(struct insn *in, insn_fn generic);
 
 /* MSR and CPUID (system.c) */
 uint64_t cpu_tsc(struct cpu *cpu);

@@ -91,37 +91,24 @@ void cpu_set_flags(struct cpu *cpu, uint32_t value, uint32_t mask)
 	cpu->eflags = ((cpu->eflags & ~mask) | (value & mask)) | 2;
 }
 
+bool cpu_cond_slow(struct cpu *cpu, unsigned cc)
+{
+	uint32_t f = cpu->cc_op == CC_EFLAGS ? cpu->eflags : lazy_flags(cpu);
+	bool r;
+	switch (cc >> 1) {
+	case 0: r = f & F_OF; break;
+	case 1: r = f & F_CF; break;
+	case 2: r = f & F_ZF; break;
+	case 3: r = f & (F_CF | F_ZF); break;
+	case 4: r = f & F_SF; break;
+	case 5: r = f & F_PF; break;
+	case 6: r = !(f & F_SF) != !(f & F_OF); break;
+	default: r = (f & F_ZF) || (!(f & F_SF) != !(f & F_OF)); break;
+	}
+	return (cc & 1) ? !r : r;
+}
+
 bool cpu_cond(struct cpu *cpu, unsigned cc)
 {
-	bool r;
-	/* Fast paths for the common compare-and-branch pairs. */
-	if (cpu->cc_op == CC_SUB && cpu->cc_size == 4) {
-		uint32_t a = cpu->cc_a, b = cpu->cc_b;
-		switch (cc >> 1) {
-		case 1: r = a < b; goto out;
-		case 2: r = a == b; goto out;
-		case 3: r = a <= b; goto out;
-		case 6: r = (int32_t)a < (int32_t)b; goto out;
-		case 7: r = (int32_t)a <= (int32_t)b; goto out;
-		default: break;
-		}
-	} else if (cpu->cc_op == CC_LOGIC && (cc >> 1) == 2) {
-		r = (cpu->cc_res & size_mask(cpu->cc_size)) == 0;
-		goto out;
-	}
-	{
-		uint32_t f = cpu->cc_op == CC_EFLAGS ? cpu->eflags : lazy_flags(cpu);
-		switch (cc >> 1) {
-		case 0: r = f & F_OF; break;
-		case 1: r = f & F_CF; break;
-		case 2: r = f & F_ZF; break;
-		case 3: r = f & (F_CF | F_ZF); break;
-		case 4: r = f & F_SF; break;
-		case 5: r = f & F_PF; break;
-		case 6: r = !(f & F_SF) != !(f & F_OF); break;
-		default: r = (f & F_ZF) || (!(f & F_SF) != !(f & F_OF)); break;
-		}
-	}
-out:
-	return (cc & 1) ? !r : r;
+	return cond_fast(cpu, cc);
 }

@@ -164,7 +164,7 @@ static struct tb *tb_create(struct cpu *cpu, uint32_t lin, uint32_t phys)
 			n++;
 			break;
 		}
-		in->fn = handlers[in->form];
+		in->fn = fastpath_select(in, handlers[in->form]);
 		n++;
 		off += in->len;
 		c.eip += in->len;
