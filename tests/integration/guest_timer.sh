@@ -26,3 +26,25 @@ result("all_ticks", "ticks 200" in text, text)
 result("tick_rate", 1.9 <= wall <= 3.0, "%.2f s for 200 ticks at 100 Hz" % wall)
 result("sleeping_is_cheap", cpu < 0.5, "%.2f s of CPU in %.2f s" % (cpu, wall))
 PY
+
+# A process that was not scheduled for a while (SIGSTOP here) does not get
+# a storm of the ticks it missed: the timer re-phases and counts on.
+timeout 60 python3 - "$G" "$K" "$T_TMP/out2" <<'PY'
+import os, signal, subprocess, sys, time
+g, k, out = sys.argv[1:4]
+def result(name, ok, why=""):
+    print(("PASS guest_timer/%s" % name) if ok else ("FAIL guest_timer/%s: %s" % (name, why)))
+t0 = time.monotonic()
+with open(out, "wb") as f:
+    p = subprocess.Popen([g, "-m", "32M", "-k", k, "-a", "ticks=200 exit=3", "--debug-exit"],
+                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.DEVNULL)
+    time.sleep(0.7)
+    p.send_signal(signal.SIGSTOP)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGCONT)
+    rc = p.wait(30)
+wall = time.monotonic() - t0
+result("after_stop_exit", rc == 7, rc)
+# 2 s of ticking plus the 1 s stopped: the missed ticks were not replayed.
+result("no_catch_up_storm", wall >= 2.8, "%.2f s for 200 ticks with a 1 s stop" % wall)
+PY
