@@ -16,6 +16,9 @@
 #define F_AF 0x10u
 #define F_SZP 0xc4u
 
+/* Memory operand of the memory-form cases: the guest uses [0x30000]. */
+static uint32_t hostmem[2] __attribute__((used));
+
 struct st {
 	uint64_t eax, ebx, ecx, edx, fl;
 };
@@ -35,7 +38,7 @@ enum { K_PLAIN, K_SHIFT, K_SHIFT_AF, K_SHXD16, K_MUL };
 struct alu_case {
 	const char *name;
 	void (*host)(struct st *);
-	uint8_t code[8];
+	uint8_t code[24];
 	unsigned len;
 	uint32_t undef;         /* flags the SDM leaves undefined */
 	int kind;
@@ -129,7 +132,44 @@ struct alu_case {
 	C(movzx, "movzbl %%bh,%%eax", 0, K_PLAIN, 32, 0x0f, 0xb6, 0xc7) \
 	C(movsx, "movswl %%bx,%%eax", 0, K_PLAIN, 32, 0x0f, 0xbf, 0xc3) \
 	C(xchg8, "xchgb %%ah,%%bl", 0, K_PLAIN, 8, 0x86, 0xe3) \
-	C(lea, "leal 0x10(%%rbx,%%rdx,4),%%eax", 0, K_PLAIN, 32, 0x8d, 0x44, 0x93, 0x10)
+	C(lea, "leal 0x10(%%rbx,%%rdx,4),%%eax", 0, K_PLAIN, 32, 0x8d, 0x44, 0x93, 0x10) \
+	MEMCASES(C)
+
+/* Memory forms: the value goes to memory (host: hostmem, guest: [0x30000]),
+ * the instruction works on it, and it comes back in EAX. */
+#define PRE "movl %%eax,hostmem(%%rip)\n\t"
+#define POST "\n\tmovl hostmem(%%rip),%%eax"
+#define M_IN 0xa3, 0, 0, 3, 0
+#define M_OUT 0xa1, 0, 0, 3, 0
+#define MEMCASES(C) \
+	C(add_mr, PRE "addl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x01, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(sub_mr, PRE "subl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x29, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(adc_mr, PRE "adcl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x11, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(sbb_mr8, PRE "sbbb %%bl,hostmem(%%rip)" POST, 0, K_PLAIN, 8, M_IN, 0x18, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(xor_mr16, PRE "xorw %%bx,hostmem(%%rip)" POST, AF_U, K_PLAIN, 16, M_IN, 0x66, 0x31, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(cmp_mr, PRE "cmpl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x39, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(sub_rm, PRE "subl hostmem(%%rip),%%ebx" POST, 0, K_PLAIN, 32, M_IN, 0x2b, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(and_rm, PRE "andl hostmem(%%rip),%%ebx" POST, AF_U, K_PLAIN, 32, M_IN, 0x23, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(cmp_rm, PRE "cmpl hostmem(%%rip),%%ebx" POST, 0, K_PLAIN, 32, M_IN, 0x3b, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(or_rm8, PRE "orb hostmem(%%rip),%%bh" POST, AF_U, K_PLAIN, 8, M_IN, 0x0a, 0x3d, 0, 0, 3, 0, M_OUT) \
+	C(add_mi, PRE "addl $0x12345678,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x81, 0x05, 0, 0, 3, 0, 0x78, 0x56, 0x34, 0x12, M_OUT) \
+	C(sub_mi8, PRE "subl $-3,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x83, 0x2d, 0, 0, 3, 0, 0xfd, M_OUT) \
+	C(cmp_mi, PRE "cmpl $0x80,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x81, 0x3d, 0, 0, 3, 0, 0x80, 0, 0, 0, M_OUT) \
+	C(inc_m, PRE "incl hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0xff, 0x05, 0, 0, 3, 0, M_OUT) \
+	C(dec_m8, PRE "decb hostmem(%%rip)" POST, 0, K_PLAIN, 8, M_IN, 0xfe, 0x0d, 0, 0, 3, 0, M_OUT) \
+	C(neg_m, PRE "negl hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0xf7, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(not_m16, PRE "notw hostmem(%%rip)" POST, 0, K_PLAIN, 16, M_IN, 0x66, 0xf7, 0x15, 0, 0, 3, 0, M_OUT) \
+	C(shl_m, PRE "shll %%cl,hostmem(%%rip)" POST, 0, K_SHIFT_AF, 32, M_IN, 0xd3, 0x25, 0, 0, 3, 0, M_OUT) \
+	C(rcr_m8, PRE "rcrb %%cl,hostmem(%%rip)" POST, 0, K_SHIFT, 8, M_IN, 0xd2, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(test_m, PRE "testl %%ebx,hostmem(%%rip)" POST, AF_U, K_PLAIN, 32, M_IN, 0x85, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(xchg_m, PRE "xchgl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x87, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(xadd_m, PRE "xaddl %%ebx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x0f, 0xc1, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(cmpxchg_m, PRE "cmpxchgl %%edx,hostmem(%%rip)" POST, 0, K_PLAIN, 32, M_IN, 0x0f, 0xb1, 0x15, 0, 0, 3, 0, M_OUT) \
+	C(movzx_m, PRE "movzbl hostmem+1(%%rip),%%ebx" POST, 0, K_PLAIN, 32, M_IN, 0x0f, 0xb6, 0x1d, 1, 0, 3, 0, M_OUT) \
+	C(movsx_m, PRE "movswl hostmem+1(%%rip),%%edx" POST, 0, K_PLAIN, 32, M_IN, 0x0f, 0xbf, 0x15, 1, 0, 3, 0, M_OUT) \
+	C(imul_rm, PRE "imull hostmem(%%rip),%%ebx" POST, F_SZP | AF_U, K_PLAIN, 32, M_IN, 0x0f, 0xaf, 0x1d, 0, 0, 3, 0, M_OUT) \
+	C(bts_m, PRE "btsl $13,hostmem(%%rip)" POST, F_OF | F_SZP | AF_U, K_PLAIN, 32, M_IN, 0x0f, 0xba, 0x2d, 0, 0, 3, 0, 13, M_OUT) \
+	C(setg_m, PRE "setg hostmem(%%rip)" POST, 0, K_PLAIN, 8, M_IN, 0x0f, 0x9f, 0x05, 0, 0, 3, 0, M_OUT)
 
 #define HOST_C(name, text, undef, kind, width, ...) HOSTFN(name, text)
 ALU_CASES(HOST_C)
