@@ -47,3 +47,20 @@ timeout 60 "$G" -m 32M -k "$K" -a "exit=1" --debug-exit --trace "$T_TMP/trace2" 
 	</dev/null >/dev/null 2>&1
 empty_file() { [ -e "$1" ] && [ ! -s "$1" ]; }
 check trace_window empty_file "$T_TMP/trace2"
+
+# Guest RAM is lazily backed: a 3.5 GiB guest that touched little costs little.
+timeout 30 python3 - "$G" "$K" <<'PY'
+import subprocess, sys, time
+g, k = sys.argv[1:3]
+p = subprocess.Popen([g, "-m", "3584M", "-k", k, "-a", "halt"], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(1)
+rss = next(int(l.split()[1]) for l in open("/proc/%d/status" % p.pid) if l.startswith("VmRSS"))
+p.terminate()
+p.wait(10)
+ok = rss < 64 * 1024
+print("PASS guest_boot/lazy_ram" if ok else "FAIL guest_boot/lazy_ram: %d KiB resident for a 3.5 GiB guest" % rss)
+PY
+"$G" -m 3585M -k "$K" </dev/null >/dev/null 2>"$T_TMP/e4"; rc=$?
+check too_much_memory [ "$rc" = 2 ]
+check too_much_memory_message grep -q "out of range" "$T_TMP/e4"
