@@ -393,8 +393,12 @@ static uint32_t plan_mem16(struct build *b, struct addr *a)
 		if (clash)
 			continue;
 		a->rm = (uint8_t)rm; a->mod = (uint8_t)mod;
+		/* Now and then right at the 64 KiB limit: a multi-byte access
+		 * there is #GP(0), not a wrap. */
+		bool at_limit = chance(g, 6);
 		if (mod == 0 && rm == 6) {
-			a->disp_len = 2; a->disp = below(g, 0x10000);
+			a->disp_len = 2;
+			a->disp = at_limit ? 0xFFFC + below(g, 4) : below(g, 0x10000);
 			return DIFF_DATA_ADDR + a->disp;
 		}
 		uint32_t ea = 0;
@@ -407,6 +411,8 @@ static uint32_t plan_mem16(struct build *b, struct addr *a)
 		}
 		a->disp_len = mod == 1 ? 1 : mod == 2 ? 2 : 0;
 		a->disp = mod == 1 ? disp8(g) : mod == 2 ? below(g, 0x10000) : 0;
+		if (mod == 2 && at_limit)
+			a->disp = (0xFFFC + below(g, 4) - ea) & 0xFFFF;
 		if (rm == 2 || rm == 3 || rm == 6)
 			a->seg_prefix = 0x3E;
 		/* Through a segment based at the data block. */

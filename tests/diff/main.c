@@ -376,6 +376,7 @@ static char *default_runner(const char *argv0)
 
 struct group_stat {
 	unsigned cases, bad, shown;
+	unsigned faulted;       /* cases that raise an exception natively */
 	char first[200];
 	unsigned *bad_by_form;  /* [forms_total + 1]: the last is sequences */
 	unsigned *culprits;     /* [forms_total]: sequences' first bad instruction */
@@ -738,6 +739,7 @@ int main(int argc, char **argv)
 		enum emu_status st = all[j].status;
 		struct group_stat *s = &gs[gc->group];
 		s->cases++;
+		s->faulted += nat[j].trap != DIFF_TRAP_NONE;
 		bool same = compare(gc, &nat[j], &ours, st, outside_addr, why, sizeof why);
 		if (s->cases <= verbose)
 			print_case(&g, gc, &nat[j], st == EMU_OK ? &ours : NULL, same ? "nothing" : why);
@@ -773,7 +775,8 @@ int main(int argc, char **argv)
 		if (!s->cases)
 			continue;
 		if (s->bad == 0)
-			printf("PASS cpu_diff/%s: %u cases\n", g.groups[k], s->cases);
+			printf("PASS cpu_diff/%s: %u cases (%u raise an exception)\n", g.groups[k], s->cases,
+			       s->faulted);
 		else
 			printf("FAIL cpu_diff/%s: %u of %u cases differ; first: %.150s\n", g.groups[k],
 			       s->bad, s->cases, s->first);
