@@ -57,14 +57,14 @@ static bool is_any(const struct form *f, const char *const *list)
  * What can run in a Linux user process and be compared. Skipped: the
  * FPU (its own differential test), CPUID and RDTSC (ours differ on
  * purpose), SYSENTER/SYSEXIT and INT1, descriptor-table reads that UMIP
- * makes the host kernel emulate, and LAR/LSL/VERR/VERW (the host's
- * descriptors are not ours). Far transfers stay at ring 3.
+ * makes the host kernel emulate. LAR/LSL/VERR/VERW and far transfers
+ * only see selectors whose descriptors both tables agree on.
  */
 static enum kind classify(const struct form *f)
 {
 	static const char *const skip[] = {
 		"x87", "fwait", "cpuid", "rdtsc", "sysenter", "sysexit", "int1",
-		"sldt_str", "sdt", "smsw", "lar_lsl", "verrw", NULL };
+		"sldt_str", "sdt", "smsw", NULL };
 	static const char *const priv[] = { "cli", "sti", "in", "out", "ins", "outs", "hlt", NULL };
 	static const char *const alu[] = { "alu", "test", "inc", "dec", "neg", "not", NULL };
 	static const char *const mul[] = { "mul", "imul1", "imul2", "imul3", NULL };
@@ -80,7 +80,7 @@ static enum kind classify(const struct form *f)
 	static const char *const atomic[] = { "cmpxchg", "xadd", "cmpxchg8b", NULL };
 	static const char *const string[] = { "movs", "cmps", "stos", "lods", "scas", NULL };
 	static const char *const seg[] = { "push_seg", "pop_seg", "mov_from_seg", "mov_to_seg",
-	                                   "load_far", "arpl", NULL };
+	                                   "load_far", "arpl", "lar_lsl", "verrw", NULL };
 	static const char *const trap[] = { "bound", "into", "int3", "ud2", "intn", NULL };
 
 	if (is_any(f, skip))
@@ -947,6 +947,19 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 			/* A 32-bit PUSH of a selector may write 2 or 4 bytes
 			 * (implementation-specific): zeroed slot, same result. */
 			patch_le(b, c->w.gpr[R_ESP] - 4, 0, 4);
+		} else if (is(f, "lar_lsl") || is(f, "verrw")) {
+			/* Descriptors both GDTs agree on (the host's user code and
+			 * data, the kernel's ring-0 code at 0x08/0x10 which ring 3
+			 * cannot see), null, and RPL variants; not the LDT, whose
+			 * accessed bits depend on what the runner loaded before. */
+			static const uint16_t sels[] = { 0, 1, 3, 0x08, 0x0B, 0x10, 0x13, 0x20, 0x23,
+			                                 0x28, 0x2A, 0x2B };
+			uint16_t sel = sels[variant % 12];
+			ea = plan_operand(b, &p, 2);
+			if (mem)
+				patch_le(b, ea, sel, 2);
+			else
+				c->w.gpr[p.rm] = (c->w.gpr[p.rm] & ~0xFFFFu) | sel;
 		} else if (is(f, "load_far")) {
 			ea = plan_operand(b, &p, msize);
 			patch_le(b, ea + osz, pick_selector(g, f->arg == S_SS), 2);
@@ -1136,7 +1149,7 @@ static unsigned reps_for(enum kind k, const struct form *f)
 	switch (k) {
 	case K_SHIFT: case K_SHD: return has_opnd(f, ONE) ? 8 : 40;
 	case K_BCD: return is(f, "aam") || is(f, "aad") ? 48 : 1024;
-	case K_SEG: return 16;
+	case K_SEG: return is(f, "lar_lsl") || is(f, "verrw") ? 24 : 16;
 	case K_TRAP: return is(f, "intn") ? 12 : 16;
 	case K_PRIV: return has_opnd(f, Cd) || has_opnd(f, Dd) ? 8 : 2;
 	case K_FLAGS: return 24;
