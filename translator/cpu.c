@@ -171,10 +171,9 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		struct tb *tb = tb_find(cpu);
 		cpu->cur_tb = tb;
 		const struct insn *in = tb->insns, *last = in + (one ? 1 : tb->n);
+		if (unlikely(cpu->trace))
+			trace_insn(cpu, in);    /* `one` is set: a single instruction runs */
 		for (; in < last; in++) {
-			if (cpu->trace)
-				trace_insn(cpu, in);
-			cpu->insn = in;
 			cpu->insn_eip = cpu->eip;
 			cpu->insn_esp = cpu->gpr[R_ESP];
 			cpu->eip += in->len;

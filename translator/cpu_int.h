@@ -111,7 +111,6 @@ struct cpu {
 
 	uint32_t insn_eip;      /* EIP of the running instruction */
 	uint32_t insn_esp;      /* ESP at its start */
-	const struct insn *insn;
 
 	uint32_t gdtr_base, gdtr_limit, idtr_base, idtr_limit;
 	uint32_t cr0, cr2, cr3, cr4;
@@ -406,7 +405,17 @@ uint32_t cpu_flags_writable(const struct cpu *cpu, unsigned osz, bool iret);
 bool cpu_io_allowed(struct cpu *cpu, uint16_t port, unsigned size);
 
 /* ---- translation blocks (tb.c) ---- */
-struct tb *tb_find(struct cpu *cpu);
+struct tb *tb_find_slow(struct cpu *cpu, struct tb **jc);
+/* The block at CS:EIP: the jump cache hit inline, else the hash or a new block. */
+static inline struct tb *tb_find(struct cpu *cpu)
+{
+	uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
+	struct tb **jc = &cpu->jc[cpu_user(cpu)][(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+	struct tb *tb = *jc;
+	if (likely(tb && tb->lin == lin && tb->valid && tb->code32 == cpu->code32))
+		return tb;
+	return tb_find_slow(cpu, jc);
+}
 void tb_flush_all(struct cpu *cpu);
 void tb_invalidate_page(struct cpu *cpu, uint32_t ppage);
 void tb_jc_flush(struct cpu *cpu);

@@ -85,6 +85,21 @@ static void h_load8_zx32(struct cpu *cpu, const struct insn *in)
 	cpu->gpr[in->reg] = rd(cpu, in->seg, ea_of(cpu, in), 1);
 }
 
+static void h_load8(struct cpu *cpu, const struct insn *in)
+{
+	reg_set(cpu, in->reg, 1, rd(cpu, in->seg, ea_of(cpu, in), 1));
+}
+
+static void h_store8(struct cpu *cpu, const struct insn *in)
+{
+	wr(cpu, in->seg, ea_of(cpu, in), 1, reg_get(cpu, in->reg, 1));
+}
+
+static void h_store_imm8(struct cpu *cpu, const struct insn *in)
+{
+	wr(cpu, in->seg, ea_of(cpu, in), 1, in->imm);
+}
+
 static void h_lea32(struct cpu *cpu, const struct insn *in)
 {
 	cpu->gpr[in->reg] = ea_of(cpu, in);
@@ -156,6 +171,14 @@ static const insn_fn alu_rm[8] = { h_add_rm32, h_or_rm32, NULL, NULL, h_and_rm32
 insn_fn fastpath_select(struct insn *in, insn_fn generic)
 {
 	const struct insn_form *f = &insn_forms[in->form];
+	if (generic == h_mov && in->is_mem && in->osz == 1) {
+		switch (in->op) {
+		case 0x88: return h_store8;
+		case 0x8a: return h_load8;
+		case 0xc6: return h_store_imm8;
+		default: return generic;
+		}
+	}
 	if (in->osz != 4 || in->lock)
 		return generic;
 	if (generic == h_alu) {

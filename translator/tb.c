@@ -194,15 +194,12 @@ static struct tb *tb_create(struct cpu *cpu, uint32_t lin, uint32_t phys)
 	return tb;
 }
 
-struct tb *tb_find(struct cpu *cpu)
+struct tb *tb_find_slow(struct cpu *cpu, struct tb **jc)
 {
 	uint32_t eip = cpu->eip;
 	uint32_t lin = cpu->seg[S_CS].base + eip;
 	bool user = cpu_user(cpu);
-	struct tb **jc = &cpu->jc[user][(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
-	struct tb *tb = *jc;
-	if (likely(tb && tb->lin == lin && tb->valid && tb->code32 == cpu->code32))
-		return tb;
+	struct tb *tb;
 	if (eip > cpu->seg[S_CS].limit)
 		cpu_gp(cpu, 0);
 	uint32_t phys;
