@@ -9,7 +9,10 @@
  * OUT drives IRQ0 through a timer armed for its next rising edge (the line
  * takes OUT0's level at each rise and on reprogramming); if the
  * machine ran late, one edge is delivered and the schedule re-phases to the
- * counter (no burst of catch-up interrupts). Channel 1 is the legacy DRAM
+ * counter (no burst of catch-up interrupts); in the periodic modes the
+ * timer is never armed closer than 20 us, so a tiny count cannot flood the
+ * host. A count written in the current PIT clock already reads back
+ * (no ISA read is faster than a clock). Channel 1 is the legacy DRAM
  * refresh counter (gate high, output unconnected); port 0x61 bit 4 is the
  * refresh-request toggle, flipping every 15.085 us of machine time.
  * Gates 0 and 1 are tied high as on a PC.
