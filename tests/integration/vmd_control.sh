@@ -65,6 +65,38 @@ r=$(rpc '{"jsonrpc":"2.0","id":13,"method":"pause","params":{"name":"a"}}')
 check wrong_state has "$r" '"code":-32001,"message":"cannot pause vm a: it is defined"'
 r=$(rpc '{"jsonrpc":"2.0","id":14,"method":"snapshot-save","params":{"name":"a","path":"/tmp/x"}}')
 check snapshot_not_supported has "$r" '"code":-32005,"message":"snapshots are not supported yet"'
+r=$(rpc '{"jsonrpc":"2.0","id":15,"method":"snapshot-list","params":{"name":"a"}}')
+check snapshot_list_not_supported has "$r" '"code":-32005'
+r=$(rpc '{"jsonrpc":"2.0","id":16,"method":"snapshot-restore","params":{"name":"zz","path":"/x"}}')
+check snapshot_checks_name_first has "$r" '"code":-32000'
+r=$(rpc '{"jsonrpc":"2.0","id":17,"method":"kill","params":{"name":"a"}}')
+check kill_not_running has "$r" '"code":-32001,"message":"vm a has no process (defined)"'
+r=$(rpc '{"jsonrpc":"2.0","id":18,"method":"start","params":{"name":"zz"}}')
+check start_no_such_vm has "$r" '"code":-32000'
+r=$(rpc '{"jsonrpc":"2.0","id":19,"method":"start","params":{}}')
+check start_missing_name has "$r" "\"code\":-32602,\"message\":\"missing parameter 'name'\""
+r=$(rpc '{"jsonrpc":"2.0","id":20,"method":"define","params":{"name":"d1","memory":true,"kernel":"/k"}}')
+check create_memory_wrong_type has "$r" "parameter 'memory' must be an integer or a string"
+r=$(rpc '{"jsonrpc":"2.0","id":21,"method":"define","params":{"name":"d1","memory":12345,"kernel":"/k"}}')
+check create_memory_not_mib has "$r" 'memory must be a whole number of MiB'
+r=$(rpc '{"jsonrpc":"2.0","id":22,"method":"define","params":{"name":"d1","kernel":"vmlinuz"}}')
+check create_relative_path has "$r" 'kernel \"vmlinuz\" must be an absolute path'
+r=$(rpc '{"jsonrpc":"2.0","id":23,"method":"define","params":{"name":"d1","kernel":"/k","disks":["/a",7]}}')
+check create_disks_type has "$r" "parameter 'disks' must be an array of strings"
+r=$(rpc '{"jsonrpc":"2.0","id":24,"method":"define","params":{"name":"d1","memory":"64M","kernel":"/k","disks":["/a","/b"]}}')
+check define_alias has "$r" '"id":24,"result":{"name":"d1","state":"defined"'
+r=$(rpc '{"jsonrpc":"2.0","id":25,"method":"delete","params":{"name":"d1"}}')
+check delete_defined_raw has "$r" '"result":{"deleted":"d1"}'
+r=$(rpc '{"jsonrpc":"2.0","id":26,"result":{}}')
+check response_from_client_refused has "$r" '"code":-32600,"message":"clients send requests, not responses"'
+r=$(rpc '{"jsonrpc":"2.0","id":27,"method":"wait","params":{"name":"a","state":"sleeping"}}')
+check wait_unknown_state has "$r" 'unknown state \"sleeping\"'
+r=$(rpc '{"jsonrpc":"2.0","id":28,"method":"wait","params":{"name":"a","state":"defined"}}')
+check wait_already_there has "$r" '"id":28,"result":{"name":"a","state":"defined"'
+r=$(rpc '{"jsonrpc":"2.0","id":29,"method":"stop","params":{"name":"a","timeout":-1}}')
+check stop_bad_timeout has "$r" 'timeout must be 0 to 3600 seconds'
+r=$(rpc '{"jsonrpc":"2.0","id":30,"method":"subscribe"}')
+check subscribe has "$r" '"result":{"subscribed":true}'
 r=$(rpc '{"jsonrpc":"2.0","id":"s","method":"list"}')
 check string_id has "$r" '"id":"s","result":{"vms":\[{"name":"a"'
 # A notification (no id) gets no answer: the next reply is for id 2.
