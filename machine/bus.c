@@ -15,25 +15,41 @@ void iobus_init(struct iobus *bus)
 int iobus_map(struct iobus *bus, uint16_t base, uint32_t count,
               const struct io_ops *ops, void *dev, const char *name)
 {
-	struct io_handler *h;
+	unsigned slot;
 
-	if (count == 0 || base + count > 65536 || bus->nhandlers >= IOBUS_MAX_HANDLERS)
+	if (count == 0 || base + count > 65536)
 		return -1;
 	for (uint32_t p = base; p < base + count; p++)
 		if (bus->port_map[p])
 			return -1;
-	h = &bus->handlers[bus->nhandlers++];
-	*h = (struct io_handler){ .ops = ops, .dev = dev, .name = name, .base = base };
+	/*
+	 * Reuse a slot whose ports were all unmapped: guests toggle PCI
+	 * decoding at will (BAR sizing does), so slots must not run out.
+	 */
+	for (slot = 0; slot < bus->nhandlers && bus->slot_ports[slot]; slot++)
+		;
+	if (slot == bus->nhandlers) {
+		if (bus->nhandlers >= IOBUS_MAX_HANDLERS)
+			return -1;
+		bus->nhandlers++;
+	}
+	bus->handlers[slot] = (struct io_handler){ .ops = ops, .dev = dev, .name = name, .base = base };
+	bus->slot_ports[slot] = count;
 	for (uint32_t p = base; p < base + count; p++)
-		bus->port_map[p] = (uint8_t)bus->nhandlers;
+		bus->port_map[p] = (uint8_t)(slot + 1);
 	return 0;
 }
 
 void iobus_unmap(struct iobus *bus, uint16_t base, uint32_t count)
 {
-	/* The handler slot stays allocated; only its ports are released. */
-	for (uint32_t p = base; p < base + count && p < 65536; p++)
-		bus->port_map[p] = 0;
+	for (uint32_t p = base; p < base + count && p < 65536; p++) {
+		unsigned i = bus->port_map[p];
+
+		if (i) {
+			bus->slot_ports[i - 1]--;
+			bus->port_map[p] = 0;
+		}
+	}
 }
 
 uint32_t iobus_read(struct iobus *bus, uint16_t port, unsigned size)

@@ -28,7 +28,8 @@ struct io_handler {
 
 struct iobus {
 	struct io_handler handlers[IOBUS_MAX_HANDLERS];
-	unsigned nhandlers;
+	uint32_t slot_ports[IOBUS_MAX_HANDLERS];  /* ports pointing at each slot; 0 = free */
+	unsigned nhandlers;         /* slots ever used */
 	uint8_t port_map[65536];    /* index+1 into handlers, 0 = unclaimed */
 	unsigned long unclaimed;    /* accesses to ports nobody claimed */
 };
