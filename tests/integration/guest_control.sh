@@ -136,6 +136,30 @@ result("snapshot_other_machine_refused", "error" in r and "MiB" in r["error"].ge
 call(s, f, "quit", 2)
 p.communicate(timeout=10)
 
+# Garbage on the control channel gets errors, never a dead machine.
+import random
+rng = random.Random(99)
+p, s, f = start("halt")
+methods = ["status", "pause", "resume", "powerdown", "snapshot-save", "snapshot-load", "nope", 5, None]
+for i in range(300):
+    kind = rng.random()
+    if kind < 0.3:
+        line = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b" ")
+    elif kind < 0.8:
+        msg = {"jsonrpc": rng.choice(["2.0", "1.0", 2]), "id": rng.choice([i + 100, "x", None, [1]]),
+               "method": rng.choice(methods)}
+        if rng.random() < 0.5:
+            msg["params"] = rng.choice([{"path": 7}, {"path": "/nonexistent/dir/snap"}, [1, 2], "p", {}])
+        line = json.dumps(msg).encode()
+    else:
+        line = b"{" * rng.randrange(1, 5000)
+    s.sendall(line + b"\n")
+r = call(s, f, "resume", 1)
+r = call(s, f, "status", 2)
+result("fuzz_survived", r.get("result", {}).get("state") in ("halted", "running"), r)
+call(s, f, "quit", 3)
+result("fuzz_quit", p.wait(10) == 0)
+
 # ACPI S5 from the guest: exit 0 after a shutdown notification "poweroff".
 p, s, f = start("poweroff")
 msgs = notifications(f)

@@ -97,3 +97,41 @@ PY
 wait "$pid"
 rc=$?
 check kill_exits [ "$rc" = 0 ]
+
+# Garbage from a debugger connection never takes the machine down.
+timeout 60 "$G" -m 32M -k "$K" -a "ticks=1000000" --gdb "$port" </dev/null >/dev/null 2>"$T_TMP/err3" &
+pid=$!
+T_PIDS+=("$pid")
+wait_for 10 grep -q "waiting for a debugger" "$T_TMP/err3" || { fail listen3 "$(cat "$T_TMP/err3")"; exit 0; }
+timeout 60 python3 - "$port" <<'PY'
+import random, socket, sys
+rng = random.Random(1234)
+port = int(sys.argv[1])
+for round_ in range(20):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for _ in range(50):
+        kind = rng.random()
+        if kind < 0.4:
+            body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+            s.sendall(b"$" + body + b"#%02x" % (sum(body) & 0xff))
+        elif kind < 0.7:
+            cmd = rng.choice([b"m", b"M", b"p", b"P", b"Z0,", b"z0,", b"G", b"c", b"s", b"q", b"H"])
+            body = cmd + bytes(rng.choice(b"0123456789abcdefxyz,:=;#$}") for _ in range(rng.randrange(0, 40)))
+            body = body.replace(b"#", b"").replace(b"$", b"")
+            s.sendall(b"$" + body + b"#%02x" % (sum(body) & 0xff))
+        else:
+            s.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 100))))
+    s.close()
+# Still alive and answering.
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"$?#3f")
+data = b""
+while b"#" not in data:
+    data += s.recv(4096)
+print("PASS guest_gdb/fuzz_survived" if b"$S" in data else "FAIL guest_gdb/fuzz_survived: %r" % data)
+s.sendall(b"$k#6b")
+s.close()
+PY
+wait "$pid"
+rc=$?
+check fuzz_kill_exits [ "$rc" = 0 ]
