@@ -80,7 +80,7 @@ check create_memory_wrong_type has "$r" "parameter 'memory' must be an integer o
 r=$(rpc '{"jsonrpc":"2.0","id":21,"method":"define","params":{"name":"d1","memory":12345,"kernel":"/k"}}')
 check create_memory_not_mib has "$r" 'memory must be a whole number of MiB'
 r=$(rpc '{"jsonrpc":"2.0","id":22,"method":"define","params":{"name":"d1","kernel":"vmlinuz"}}')
-check create_relative_path has "$r" 'kernel \"vmlinuz\" must be an absolute path'
+check create_relative_path has "$r" 'kernel ..vmlinuz.. must be an absolute path'
 r=$(rpc '{"jsonrpc":"2.0","id":23,"method":"define","params":{"name":"d1","kernel":"/k","disks":["/a",7]}}')
 check create_disks_type has "$r" "parameter 'disks' must be an array of strings"
 r=$(rpc '{"jsonrpc":"2.0","id":24,"method":"define","params":{"name":"d1","memory":"64M","kernel":"/k","disks":["/a","/b"]}}')
@@ -90,7 +90,7 @@ check delete_defined_raw has "$r" '"result":{"deleted":"d1"}'
 r=$(rpc '{"jsonrpc":"2.0","id":26,"result":{}}')
 check response_from_client_refused has "$r" '"code":-32600,"message":"clients send requests, not responses"'
 r=$(rpc '{"jsonrpc":"2.0","id":27,"method":"wait","params":{"name":"a","state":"sleeping"}}')
-check wait_unknown_state has "$r" 'unknown state \"sleeping\"'
+check wait_unknown_state has "$r" 'unknown state ..sleeping'
 r=$(rpc '{"jsonrpc":"2.0","id":28,"method":"wait","params":{"name":"a","state":"defined"}}')
 check wait_already_there has "$r" '"id":28,"result":{"name":"a","state":"defined"'
 r=$(rpc '{"jsonrpc":"2.0","id":29,"method":"stop","params":{"name":"a","timeout":-1}}')
