@@ -1738,6 +1738,38 @@ static void gen_paging(struct gen *g, unsigned scale)
 }
 
 /*
+ * Register operands where only memory is allowed are #UD. Only forms whose
+ * register encoding is undefined on the host too: not BOUND, LES/LDS
+ * (EVEX/VEX prefixes there) or the 0F 01 group (VMX, XGETBV...).
+ */
+static void gen_ud(struct gen *g, unsigned scale)
+{
+	static const struct { uint8_t map, op, ext; } mem_only_forms[] = {
+		{ 1, 0x8D, NX }, { 2, 0xB2, NX }, { 2, 0xB4, NX }, { 2, 0xB5, NX },
+		{ 2, 0xC7, 1 }, { 1, 0xFF, 3 }, { 1, 0xFF, 5 },
+	};
+	for (size_t i = 0; i < sizeof mem_only_forms / sizeof mem_only_forms[0]; i++) {
+		unsigned fi = find_form(mem_only_forms[i].map, mem_only_forms[i].op, mem_only_forms[i].ext);
+		if (fi == GEN_NO_FORM)
+			continue;
+		for (unsigned k = 0; k < 8 * scale; k++) {
+			struct build bb, *b = &bb;
+			if (!begin(b, g, "ud", fi))
+				return;
+			if (chance(g, 3))
+				byte(b, 0x66);
+			if (mem_only_forms[i].map == 2)
+				byte(b, 0x0F);
+			byte(b, mem_only_forms[i].op);
+			unsigned reg = mem_only_forms[i].ext == NX ? below(g, 8) : mem_only_forms[i].ext;
+			byte(b, (uint8_t)(0xC0 | reg << 3 | below(g, 8)));
+			snprintf(b->c->note, sizeof b->c->note, "register operand");
+			finish(b);
+		}
+	}
+}
+
+/*
  * The same forms in a 16-bit code segment: operand and address sizes
  * default to 16 (66 and 67 select 32), near branches are rel16 and EIP an
  * offset. Memory operands use 16-bit addressing into the LDT data
@@ -1867,6 +1899,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 	gen_align(g, scale);
 	gen_paging(g, scale);
 	gen_code16(g, scale);
+	gen_ud(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))
