@@ -430,6 +430,88 @@ static void multiboot_aout_and_bad(struct test *t)
 	memory_destroy(&m);
 }
 
+/* xorshift: reproducible mutations without global state. */
+static uint32_t next_rand(uint32_t *state)
+{
+	uint32_t x = *state;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *state = x;
+}
+
+/*
+ * Hostile images: random header mutations must end in a load or a clear
+ * error, never a crash or an out-of-bounds access (the ASan build checks).
+ */
+static void loaders_fuzz(struct test *t)
+{
+	char path[512];
+	uint8_t *elf, *bz, *img;
+	size_t elf_size, bz_size, size;
+	uint32_t seed = 0x12345678;
+	struct memory m;
+	struct e820_map map;
+	struct boot_entry entry;
+	unsigned loaded = 0, refused = 0;
+
+	bz = fake_bzimage(0x2000, &bz_size);
+	REQUIRE(t, bz != NULL);
+	if (image_read_file(build_path(path, sizeof(path), "tests/guests/board/kernel.elf"), 1 << 20, &elf,
+	                    &elf_size, err, sizeof(err)) != 0) {
+		free(bz);
+		test_fail(t, __FILE__, __LINE__, "%s", err);
+		return;
+	}
+	img = malloc(elf_size > bz_size ? elf_size : bz_size);
+	REQUIRE(t, img != NULL);
+	REQUIRE(t, memory_init(&m, 40 << 20, err, sizeof(err)) == 0);
+	pc_map(&map, 40 << 20, 0x10000);
+	for (unsigned i = 0; i < 3000; i++) {
+		bool linux = i & 1;
+		const uint8_t *orig = linux ? bz : elf;
+		size_t span = linux ? 0x280 : 0x200;     /* the headers the loaders parse */
+		unsigned flips = 1 + next_rand(&seed) % 8;
+		int rc;
+
+		size = linux ? bz_size : elf_size;
+		memcpy(img, orig, size);
+		for (unsigned f = 0; f < flips; f++)
+			img[next_rand(&seed) % span] = (uint8_t)next_rand(&seed);
+		if (next_rand(&seed) % 4 == 0)
+			size = next_rand(&seed) % size;  /* truncated too */
+		err[0] = 0;
+		if (linux) {
+			struct linux_boot_result res;
+			static const uint8_t initrd[100];
+			struct linux_boot_config c = { .kernel = img, .kernel_size = size, .initrd = initrd,
+			                               .initrd_size = sizeof(initrd), .cmdline = "x", .e820 = &map };
+			rc = linux_boot_load(&m, &c, &entry, &res, err, sizeof(err));
+		} else {
+			struct multiboot_result res;
+			static const uint8_t mod[10];
+			const struct multiboot_module mods[1] = { { mod, sizeof(mod), "m" } };
+			struct multiboot_config c = { .kernel = img, .kernel_size = size, .cmdline = "x",
+			                              .modules = mods, .nmodules = 1, .e820 = &map };
+			rc = multiboot_load(&m, &c, &entry, &res, err, sizeof(err));
+		}
+		if (rc == 0) {
+			loaded++;
+		} else {
+			refused++;
+			if (err[0] == 0)
+				test_fail(t, __FILE__, __LINE__, "iteration %u: refused without a message", i);
+		}
+	}
+	/* Both outcomes happen: the mutations are neither all harmless nor all fatal. */
+	CHECK(t, loaded > 0);
+	CHECK(t, refused > 0);
+	memory_destroy(&m);
+	free(img);
+	free(elf);
+	free(bz);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -441,5 +523,6 @@ int main(int argc, char **argv)
 	RUN(&h, bzimage_debian);
 	RUN(&h, multiboot_elf);
 	RUN(&h, multiboot_aout_and_bad);
+	RUN(&h, loaders_fuzz);
 	return harness_done(&h);
 }
