@@ -112,6 +112,31 @@ static bool time_valid(const struct mc146818 *rtc)
 /* --- the update cycle ------------------------------------------------------ */
 
 /*
+ * The MC146818A's daylight saving (register B DSE): on the last Sunday in
+ * April 1:59:59 AM is followed by 3:00:00 AM; on the last Sunday in October
+ * 1:59:59 AM is followed by 1:00:00 AM the first time it is reached.
+ * Returns the hour that follows 1 AM.
+ */
+static unsigned dse_after_one(struct mc146818 *rtc)
+{
+	unsigned mon = get_field(rtc, RTC_MONTH), day = get_field(rtc, RTC_DAY);
+	bool sunday = get_field(rtc, RTC_DOW) == 1;
+
+	if (!(rtc->cmos[RTC_REG_B] & RTC_B_DSE) || !sunday) {
+		rtc->dse_fell_back = false;
+		return 2;
+	}
+	if (mon == 4 && day > 30 - 7)
+		return 3;
+	if (mon == 10 && day > 31 - 7 && !rtc->dse_fell_back) {
+		rtc->dse_fell_back = true;
+		return 1;
+	}
+	rtc->dse_fell_back = false;
+	return 2;
+}
+
+/*
  * One update: the seconds advance with carries through the date, as the
  * chip's counters do (a value out of range rolls over at once).
  */
@@ -132,6 +157,10 @@ static void step_second(struct mc146818 *rtc)
 	}
 	set_field(rtc, RTC_MIN, 0);
 	v = get_hour24(rtc);
+	if (v == 1) {
+		set_hour24(rtc, dse_after_one(rtc));
+		return;
+	}
 	if (v < 23) {
 		set_hour24(rtc, v + 1);
 		return;
@@ -208,8 +237,9 @@ static void run_updates(struct mc146818 *rtc, uint64_t n)
 {
 	/* Any alarm setting that can match does so within a day. */
 	uint64_t stepped = 0;
+	bool dse = rtc->cmos[RTC_REG_B] & RTC_B_DSE;   /* no shortcut through DST days */
 
-	while (stepped < n && (stepped <= DAY_S || !time_valid(rtc))) {
+	while (stepped < n && (stepped <= DAY_S || dse || !time_valid(rtc))) {
 		step_second(rtc);
 		if (alarm_matches(rtc))
 			rtc->cmos[RTC_REG_C] |= RTC_C_AF;
@@ -539,6 +569,7 @@ void mc146818_save(const struct mc146818 *rtc, struct sbuf *sb)
 	sbuf_put_u32(sb, rtc->phase_ns);
 	sbuf_put_u64(sb, rtc->synced_ns);
 	sbuf_put_bool(sb, rtc->irq_level);
+	sbuf_put_bool(sb, rtc->dse_fell_back);
 	sbuf_end(sb, mark);
 }
 
@@ -547,7 +578,7 @@ int mc146818_load(struct mc146818 *rtc, struct sbuf *sb)
 	uint8_t cmos[MC146818_NVRAM], index;
 	uint32_t version, phase;
 	uint64_t synced, now;
-	bool running, level;
+	bool running, level, fell_back;
 
 	if (!sbuf_open(sb, "mc146818", &version))
 		return -1;
@@ -561,6 +592,7 @@ int mc146818_load(struct mc146818 *rtc, struct sbuf *sb)
 	phase = sbuf_get_u32(sb);
 	synced = sbuf_get_u64(sb);
 	level = sbuf_get_bool(sb);
+	fell_back = sbuf_get_bool(sb);
 	if (!sb->error) {
 		if (phase >= NS_PER_S)
 			sbuf_fail(sb, "mc146818: divider phase %u ns out of range", phase);
@@ -578,6 +610,7 @@ int mc146818_load(struct mc146818 *rtc, struct sbuf *sb)
 	rtc->index = index;
 	rtc->running = running;
 	rtc->phase_ns = phase;
+	rtc->dse_fell_back = fell_back;
 	now = clock_now(rtc->clk);
 	rtc->synced_ns = synced < now ? synced : now;
 	update_irq(rtc);

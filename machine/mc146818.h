@@ -8,7 +8,8 @@
  * 32.768 kHz divider chain is modelled by its phase in machine time:
  * updates happen once a second of it, periodic interrupts at the rate in
  * register A. UIP reads 1 during the 244 us before each update; the time
- * registers change at the update, which sets UF and checks the alarm.
+ * registers change at the update, which sets UF and checks the alarm
+ * (DSE applies the chip's own US daylight-saving rule).
  * Everything is computed lazily from the clock on access; a timer runs
  * only when an enabled interrupt source is armed and IRQF is clear, so a
  * guest that does not read register C gets no more timer work.
@@ -66,6 +67,7 @@ struct mc146818 {
 	bool running;                   /* divider at 010: updates and periodic run */
 	uint32_t phase_ns;              /* updates happen at phase_ns + k seconds of machine time */
 	uint64_t synced_ns;             /* flags and time are current up to here */
+	bool dse_fell_back;             /* DSE: this October night's 1 AM hour was repeated */
 	struct clock *clk;
 	struct irq_line irq;
 	bool irq_level;

@@ -329,6 +329,51 @@ static void set_bit_and_divider(struct test *t)
 	free(r);
 }
 
+static void set_clock(struct rig *r, uint8_t b, uint8_t mon, uint8_t day, uint8_t dow,
+                      uint8_t hour, uint8_t min, uint8_t sec)
+{
+	wr(r, RTC_REG_B, (uint8_t)(b | RTC_B_SET));
+	wr(r, RTC_YEAR, 0x24);
+	wr(r, RTC_MONTH, mon);
+	wr(r, RTC_DAY, day);
+	wr(r, RTC_DOW, dow);
+	wr(r, RTC_HOUR, hour);
+	wr(r, RTC_MIN, min);
+	wr(r, RTC_SEC, sec);
+	wr(r, RTC_REG_B, b);
+}
+
+static void daylight_saving(struct test *t)
+{
+	struct rig *r = rig_new(t, START);
+
+	REQUIRE(t, r);
+	/* Last Sunday in April 2024 (the 28th): 1:59:59 -> 3:00:00. */
+	set_clock(r, RTC_B_24H | RTC_B_DSE, 0x04, 0x28, 1, 0x01, 0x59, 0x58);
+	advance(r, 2 * SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x03);
+	CHECK_EQ(t, rd(r, RTC_MIN), 0x00);
+	/* A week earlier is not the last Sunday. */
+	set_clock(r, RTC_B_24H | RTC_B_DSE, 0x04, 0x21, 1, 0x01, 0x59, 0x59);
+	advance(r, SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x02);
+	/* Last Sunday in October (the 27th), 12-hour mode: 1 AM comes twice. */
+	set_clock(r, RTC_B_DSE, 0x10, 0x27, 1, 0x01, 0x59, 0x59);
+	advance(r, SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x01);
+	CHECK_EQ(t, rd(r, RTC_MIN), 0x00);
+	advance(r, 3599 * SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x01);
+	CHECK_EQ(t, rd(r, RTC_MIN), 0x59);
+	advance(r, SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x02);
+	/* Without DSE the clock just runs on. */
+	set_clock(r, RTC_B_24H, 0x04, 0x28, 1, 0x01, 0x59, 0x59);
+	advance(r, SEC);
+	CHECK_EQ(t, rd(r, RTC_HOUR), 0x02);
+	free(r);
+}
+
 static void nvram_index_and_nmi(struct test *t)
 {
 	struct rig *r = rig_new(t, START);
@@ -418,7 +463,7 @@ static void save_load(struct test *t)
 		uint8_t before[MC146818_NVRAM];
 
 		memcpy(before, b->rtc.cmos, sizeof(before));
-		sb.data[sb.len - (128 + 1 + 1 + 4 + 8 + 1) + RTC_REG_D] = 0;
+		sb.data[sb.len - (128 + 1 + 1 + 4 + 8 + 1 + 1) + RTC_REG_D] = 0;
 		sbuf_init_read(&r2, sb.data, sb.len);
 		CHECK(t, mc146818_load(&b->rtc, &r2) != 0);
 		CHECK(t, r2.why[0] != 0);
@@ -529,6 +574,7 @@ int main(int argc, char **argv)
 	RUN(&h, periodic_does_not_storm);
 	RUN(&h, alarm);
 	RUN(&h, set_bit_and_divider);
+	RUN(&h, daylight_saving);
 	RUN(&h, nvram_index_and_nmi);
 	RUN(&h, long_gap);
 	RUN(&h, save_load);
