@@ -60,3 +60,5 @@ $(BENCH_CPU): bench/cpu_bench.c $(O)/bench/cpu_bench_guest.h $(O)/bench/cpu_benc
 
 .PHONY: cpu_bench
 cpu_bench: $(BENCH_CPU)
+
+all: $(BENCH_CPU)

@@ -21,6 +21,9 @@
 #define REC_CR2 0x7010
 #define REC_REGS 0x7020
 #define OUT 0x7400
+#define REC_CS 0x7040
+#define REC_EFL 0x7044
+#define REC_UESP 0x7048
 
 #define START32(m, prog, entry) \
 	do { tm_load((m), LOAD, prog, sizeof(prog)); tm_flat32((m), (entry), 0x20000); } while (0)
@@ -316,6 +319,111 @@ static void breakpoints_and_single_step(struct test *t)
 	tm_free(m);
 }
 
+static void user_mode_int80_and_iopl(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_user, PROG_user_t_int80);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT), 1);                /* INT 80h reached the ring-0 hook */
+	CHECK_EQ(t, tm_rd32(m, OUT + 4), 0x1b);         /* and IRET came back to ring 3 */
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);           /* CLI with IOPL 0 */
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_user_user_cli);
+	CHECK_EQ(t, tm_rd32(m, REC_CS), 0x1b);
+	CHECK_EQ(t, tm_rd32(m, REC_UESP), 0x1e000);
+	uint32_t kesp = tm_rd32(m, REC_REGS + 16);      /* on the TSS ring-0 stack */
+	CHECK(t, kesp < 0x1f000 && kesp > 0x1ef00);
+	tm_free(m);
+}
+
+static void sysenter_sysexit(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_user, PROG_user_t_sysenter);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT + 0), 0x08);
+	CHECK_EQ(t, tm_rd32(m, OUT + 4), 0x1d000);
+	CHECK_EQ(t, tm_rd32(m, OUT + 8), 0x10);
+	CHECK_EQ(t, tm_rd32(m, OUT + 12), 0x1b);
+	CHECK_EQ(t, tm_rd32(m, OUT + 16), 0x23);
+	CHECK_EQ(t, tm_rd32(m, OUT + 20), 0x1e000);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
+	tm_free(m);
+}
+
+static void io_permission_bitmap(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_user, PROG_user_t_iobitmap);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->nio, 1);                         /* port 0x70 allowed */
+	CHECK_EQ(t, m->io[0].port, 0x70);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);           /* port 0x80 denied */
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_user_io_denied);
+	tm_free(m);
+}
+
+static void call_gate_with_parameter(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_user, PROG_user_t_gate);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT + 4), 0x08);         /* ran in ring 0 */
+	CHECK_EQ(t, tm_rd32(m, OUT + 8), 0x42);         /* the parameter was copied */
+	CHECK_EQ(t, tm_rd32(m, OUT + 12), 0x1e000);     /* RETF 4 popped it from the user stack */
+	CHECK_EQ(t, tm_rd32(m, REC_CS), 0x1b);
+	tm_free(m);
+}
+
+static void user_page_protection(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_user, PROG_user_t_upf);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 14);
+	CHECK_EQ(t, tm_rd32(m, REC_ERR), 5);            /* present, read, user */
+	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x300000);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_user_upf_insn);
+	tm_free(m);
+}
+
+static void v86_mode(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_v86, PROG_v86_t_v86);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT), 1);                /* INT 21h left V86 for the handler */
+	CHECK(t, tm_rd32(m, OUT + 4) & 0x20000);        /* with VM in the pushed EFLAGS */
+	CHECK_EQ(t, tm_rd32(m, OUT + 8), 0);            /* and the V86 CS */
+	CHECK_EQ(t, tm_rd32(m, 0x7810) & 0xffff, 0x1234); /* back in V86: DS=0x780 addressing */
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);           /* HLT in V86 */
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_v86_v86_hlt);
+	CHECK(t, tm_rd32(m, REC_EFL) & 0x20000);
+	CHECK_EQ(t, tm_rd32(m, REC_REGS + 12) & 0xffff, 0x1234);
+	tm_free(m);
+}
+
+static void task_switch_call_and_iret(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	START32(m, prog_task, PROG_task_t_task);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT), 1);
+	CHECK_EQ(t, tm_rd32(m, OUT + 4), 0xb0b);        /* task B's registers */
+	CHECK_EQ(t, tm_rd32(m, OUT + 16), 0x30);        /* TR in task B */
+	CHECK(t, tm_rd32(m, OUT + 20) & 0x4000);        /* NT set by CALL */
+	CHECK_EQ(t, tm_rd32(m, OUT + 8), 0xa0a);        /* back in A, its EBX restored */
+	CHECK_EQ(t, tm_rd32(m, OUT + 12), 0x28);
+	CHECK_EQ(t, tm_rd32(m, 0x4000), 0x28);          /* back link */
+	tm_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -333,5 +441,12 @@ int main(int argc, char **argv)
 	RUN(&h, budget_and_count);
 	RUN(&h, mmio_access);
 	RUN(&h, breakpoints_and_single_step);
+	RUN(&h, user_mode_int80_and_iopl);
+	RUN(&h, sysenter_sysexit);
+	RUN(&h, io_permission_bitmap);
+	RUN(&h, call_gate_with_parameter);
+	RUN(&h, user_page_protection);
+	RUN(&h, v86_mode);
+	RUN(&h, task_switch_call_and_iret);
 	return harness_done(&h);
 }
