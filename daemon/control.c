@@ -269,8 +269,8 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (d->nclients >= MAX_CLIENTS) {
-			log_warn("too many clients (%d): refusing one", MAX_CLIENTS);
+		if (d->nclients >= d->max_clients) {
+			log_warn("too many clients (%zu): refusing one", d->max_clients);
 			close(fd);
 			continue;
 		}

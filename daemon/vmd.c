@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -324,6 +325,29 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
+/*
+ * Takes the hard fd limit and keeps a reserve out of the clients' reach,
+ * so that however many connect, guests can still be started (each takes
+ * a few fds) and vmd can still log and reload.
+ */
+static size_t client_budget(void)
+{
+	struct rlimit rl;
+	size_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_CLIENTS * 2)
+		return MAX_CLIENTS;
+	budget = (size_t)rl.rlim_cur / 2;
+	return budget > 16 ? budget : 16;
+}
+
 static struct event *watch_signal(struct vmd *d, int sig)
 {
 	struct event *ev = evsignal_new(d->base, sig, signal_cb, d);
@@ -408,6 +432,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.started_ns = now_ns();
+	d.max_clients = client_budget();
 	d.ev_sigchld = watch_signal(&d, SIGCHLD);
 	d.ev_sigterm = watch_signal(&d, SIGTERM);
 	d.ev_sigint = watch_signal(&d, SIGINT);

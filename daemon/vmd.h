@@ -162,6 +162,7 @@ struct vmd {
 	struct vm *vms;
 	struct client *clients;
 	size_t nclients;
+	size_t max_clients;             /* from the fd limit, at most MAX_CLIENTS */
 	bool shutting_down;
 	bool accept_paused;             /* out of fds: retry later */
 	struct event *ev_accept_retry;

@@ -196,4 +196,40 @@ out=$(V status a 2>&1); check deleted_is_gone test "$out" = "vmctl: no such vm: 
 kill -TERM "$VMD_PID"
 wait_for 5 bash -c "! kill -0 $VMD_PID" && pass sigterm_exits || fail sigterm_exits
 check socket_removed test ! -e "$SOCK"
+
+# Few file descriptors: clients beyond the budget are turned away, and a
+# guest can still be started while the budget is used up.
+SOCK2=$T_TMP/small.sock
+bash -c "ulimit -n 64; exec '$VMD' -d -f '$T_TMP/vmd.conf' -s '$SOCK2'" 2>"$T_TMP/small.log" &
+SMALL_PID=$!
+T_PIDS+=("$SMALL_PID")
+wait_for 5 test -S "$SOCK2" || fail small_start "no socket"
+r=$(python3 - "$SOCK2" "$VMCTL" "$T_TMP/kernel" <<'EOF'
+import socket, subprocess, sys
+path, vmctl, kernel = sys.argv[1:4]
+socks, served = [], 0
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(5); socks.append(s)
+for s in socks:
+    try:
+        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"info"}\n')
+        if b'"result"' in s.makefile("rb").readline(): served += 1
+    except OSError:
+        pass
+print("served", served)
+s = socks[0]
+s.sendall(('{"jsonrpc":"2.0","id":2,"method":"create","params":{"name":"late","memory":"32M",'
+           '"kernel":"%s","start":true}}\n' % kernel).encode())
+print("while full:", s.makefile("rb").readline().decode().strip())
+for s in socks: s.close()
+out = subprocess.run([vmctl, "-s", path, "status", "late"], capture_output=True, text=True)
+print("after:", out.returncode, "running" in out.stdout)
+EOF
+)
+check fd_budget_caps_clients has "$r" 'served 32$'
+check fd_budget_refusal_logged grep -q 'too many clients (32): refusing one' "$T_TMP/small.log"
+check fd_budget_guest_starts_while_full has "$r" '"id":2,"result":{"name":"late","state":"running"'
+check fd_budget_after has "$r" 'after: 0 True'
+kill -TERM "$SMALL_PID"
+wait_for 5 bash -c "! kill -0 $SMALL_PID" && pass small_exits || fail small_exits
 grep -q 'error' "$T_TMP/vmd.log" && { fail log_clean "$(grep error "$T_TMP/vmd.log" | head -3)"; } || pass log_clean
