@@ -254,9 +254,15 @@ static void sleep_until_event(struct guest *g)
 		return;
 	tv.tv_sec = (time_t)(wait / 1000000000ull);
 	tv.tv_usec = (suseconds_t)((wait % 1000000000ull + 999) / 1000);
-	evtimer_add(g->wake, &tv);
+	if (evtimer_add(g->wake, &tv) != 0) {
+		/* Without the wake-up timer the sleep could last forever: do not sleep. */
+		log_warn("cannot arm the wake-up timer; polling instead");
+		event_base_loop(g->base, EVLOOP_NONBLOCK);
+		return;
+	}
 	g->sleeps++;
-	event_base_loop(g->base, EVLOOP_ONCE);
+	if (event_base_loop(g->base, EVLOOP_ONCE) < 0)
+		log_warn("event loop failed while sleeping");
 	evtimer_del(g->wake);
 }
 
@@ -338,8 +344,10 @@ int guest_run(struct guest *g)
 		if (runnable && !g->halted) {
 			run_slice(g);
 			/* Poll I/O without blocking between slices. */
-			if (!g->quit)
-				event_base_loop(g->base, EVLOOP_NONBLOCK);
+			if (!g->quit && event_base_loop(g->base, EVLOOP_NONBLOCK) < 0) {
+				log_err("event loop failed");
+				guest_stop(g, 1, "error", 1);
+			}
 			continue;
 		}
 		sleep_until_event(g);
