@@ -351,12 +351,16 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 	uint32_t off = regs.eip - STUB_ADDR;
 	uint32_t esp = regs.gpr[R_ESP];
 	bool ring0 = (regs.seg[S_CS].sel & 3) == 0;
+	/* Anything else (a nested exception in a stub, a HLT elsewhere):
+	 * where it stopped goes back in *outside_addr for the report. */
+	*outside_addr = regs.eip;
 	if (!ring0 || off == 0 || off > 256 * 8 || esp < STACK0_TOP - 24 || esp > STACK0_TOP - 20)
 		return EMU_BAD_HALT;
 	uint32_t vector = (off - 1) / 8;
 	bool errc = esp == STACK0_TOP - 24;
 	if (errc != has_error_code(vector))
 		return EMU_BAD_HALT;
+	*outside_addr = 0;
 	const uint8_t *frame = sys_at(e, esp);
 	if (errc) {
 		r->err = get32(frame);

@@ -31,6 +31,8 @@ struct emu;
  * names the first absent function. */
 struct emu *emu_new(bool fresh_cpu_per_case, const char **missing);
 void emu_free(struct emu *e);
+/* *outside_addr: for EMU_OUTSIDE the address (0xFFFFxxxx: port xxxx), for
+ * EMU_BAD_HALT the EIP it stopped at. */
 enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_result *r,
                         uint32_t *outside_addr);
 const char *emu_status_name(enum emu_status s);

@@ -1738,6 +1738,53 @@ static void gen_paging(struct gen *g, unsigned scale)
 }
 
 /*
+ * Single-stepping: POPF sets TF, and the #DB trap (vector 1) follows the
+ * next instruction; after MOV SS/POP SS one instruction later still; a
+ * REP string instruction traps after each iteration; a faulting
+ * instruction raises its fault instead; PUSHF pushes TF; a POPF that
+ * clears TF still traps.
+ */
+static void gen_singlestep(struct gen *g, unsigned scale)
+{
+	unsigned popf = find_form(1, 0x9D, NX);
+	for (unsigned i = 0; i < 48 * scale; i++) {
+		struct build bb, *b = &bb;
+		if (!begin(b, g, "singlestep", popf))
+			return;
+		struct gcase *c = b->c;
+		uint32_t fl = (r32(g) & (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)) | F_TF | 0x202;
+		byte(b, 0x68); bytes_le(b, fl, 4);      /* push flags with TF */
+		byte(b, 0x9D);                          /* popf */
+		const char *what;
+		switch (below(g, 9)) {
+		case 0: what = "add"; byte(b, 0x01); byte(b, 0xD8); break;
+		case 1: what = "mov ss"; set_reg(b, R_EAX, DIFF_SEL_DATA3);
+			byte(b, 0x8E); byte(b, 0xD0); break;                       /* mov ss, ax */
+		case 2: what = "pop ss"; patch_le(b, c->w.gpr[R_ESP] - 4, DIFF_SEL_DATA3, 4);
+			byte(b, 0x83); byte(b, 0xEC); byte(b, 0x04);               /* sub esp, 4 */
+			byte(b, 0x17); break;
+		case 3: what = "rep movsb";
+			set_reg(b, R_ESI, DIFF_DATA_ADDR + 0x3000);
+			set_reg(b, R_EDI, DIFF_DATA_ADDR + 0x5000);
+			set_reg(b, R_ECX, 1 + below(g, 4));
+			byte(b, 0xF3); byte(b, 0xA4); break;
+		case 4: what = "jmp"; byte(b, 0xEB); byte(b, 0x01); byte(b, 0x40); break;
+		case 5: what = "div by 0"; set_reg(b, R_ECX, 0);
+			byte(b, 0xF7); byte(b, 0xF1); break;
+		case 6: what = "pushf"; byte(b, 0x9C); break;
+		case 7: what = "popf clearing TF";
+			byte(b, 0x68); bytes_le(b, 0x202, 4);
+			byte(b, 0x9D); break;
+		default: what = "int3"; byte(b, 0xCC); break;
+		}
+		for (unsigned j = 0; j < 3; j++)
+			byte(b, 0x40 + (uint8_t)below(g, 4));  /* inc eax..ebx */
+		snprintf(c->note, sizeof c->note, "TF, then %s", what);
+		finish(b);
+	}
+}
+
+/*
  * Register operands where only memory is allowed are #UD. Only forms whose
  * register encoding is undefined on the host too: not BOUND, LES/LDS
  * (EVEX/VEX prefixes there) or the 0F 01 group (VMX, XGETBV...).
@@ -1900,6 +1947,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 	gen_paging(g, scale);
 	gen_code16(g, scale);
 	gen_ud(g, scale);
+	gen_singlestep(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))

@@ -135,6 +135,11 @@ static bool compare(const struct gcase *gc, const struct diff_result *n, const s
 		    trap_name(n->trap, t1, sizeof t1));
 		return false;
 	}
+	if (st == EMU_BAD_HALT) {
+		SAY("ours: %s (ring 0, eip %08x: an exception while delivering one?); native: trap %s",
+		    emu_status_name(st), outside_addr, trap_name(n->trap, t1, sizeof t1));
+		return false;
+	}
 	if (st != EMU_OK) {
 		SAY("ours: %s; native: trap %s", emu_status_name(st), trap_name(n->trap, t1, sizeof t1));
 		return false;
