@@ -176,7 +176,8 @@ struct control *control_new(struct guest *g, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "control fd %d: %s", fd, strerror(errno));
 		goto fail;
 	}
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		log_warn("control fd %d: cannot set close-on-exec: %s", fd, strerror(errno));
 	c->rd_ev = event_new(g->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->wr_ev = event_new(g->base, fd, EV_WRITE, on_write, c);
 	if (!c->rd_ev || !c->wr_ev || event_add(c->rd_ev, NULL) != 0) {

@@ -461,7 +461,8 @@ static void drop_client(struct gdbstub *s)
 		cpu_remove_breakpoint(cpu, s->bps[i]);
 	s->nbps = 0;
 	resume(s, false);
-	event_add(s->accept_ev, NULL);
+	if (event_add(s->accept_ev, NULL) != 0)
+		log_err("gdb: cannot listen for a debugger again");
 }
 
 static void on_accept(evutil_socket_t fd, short what, void *opaque)
@@ -475,7 +476,9 @@ static void on_accept(evutil_socket_t fd, short what, void *opaque)
 		close(c);
 		return;
 	}
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Small packets, one at a time: without NODELAY every reply waits for an ACK. */
+	if (setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug("gdb: TCP_NODELAY: %s", strerror(errno));
 	s->fd = c;
 	s->rx = RX_IDLE;
 	s->rd_ev = event_new(s->g->base, c, EV_READ | EV_PERSIST, on_read, s);

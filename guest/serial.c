@@ -215,8 +215,8 @@ static void drop_client(struct serial *s)
 	s->in_fd = s->out_fd = -1;
 	if (s->uart)
 		ns16550_set_connected(s->uart, false);
-	if (s->accept_ev)
-		event_add(s->accept_ev, NULL);
+	if (s->accept_ev && event_add(s->accept_ev, NULL) != 0)
+		log_err("serial: cannot accept console clients any more");
 }
 
 static int make_events(struct serial *s, char *err, size_t errlen)
@@ -400,12 +400,13 @@ void serial_free(struct serial *s)
 	if (s->accept_ev)
 		event_free(s->accept_ev);
 	if (s->kind == SERIAL_STDIO) {
-		if (s->raw)
-			tcsetattr(STDIN_FILENO, TCSANOW, &s->saved_tio);
-		if (s->saved_in_flags >= 0)
-			fcntl(STDIN_FILENO, F_SETFL, s->saved_in_flags);
-		if (s->saved_out_flags >= 0)
-			fcntl(STDOUT_FILENO, F_SETFL, s->saved_out_flags);
+		/* Give the terminal back as we found it; nothing more to do if that fails. */
+		if (s->raw && tcsetattr(STDIN_FILENO, TCSANOW, &s->saved_tio) != 0)
+			log_warn("serial: cannot restore the terminal: %s", strerror(errno));
+		if (s->saved_in_flags >= 0 && fcntl(STDIN_FILENO, F_SETFL, s->saved_in_flags) != 0)
+			log_warn("serial: cannot restore stdin flags: %s", strerror(errno));
+		if (s->saved_out_flags >= 0 && fcntl(STDOUT_FILENO, F_SETFL, s->saved_out_flags) != 0)
+			log_warn("serial: cannot restore stdout flags: %s", strerror(errno));
 	} else if (s->kind == SERIAL_UNIX) {
 		if (s->in_fd >= 0)
 			close(s->in_fd);

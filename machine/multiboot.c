@@ -129,8 +129,12 @@ static int load_elf(struct memory *m, const uint8_t *k, size_t size, struct boot
 					entry_mapped = true;
 				}
 			} else {
-				memory_write(m, paddr, k + off, filesz);
-				memory_fill(m, paddr + filesz, 0, memsz - filesz);
+				/* Placement was checked in the first pass. */
+				if (memory_write(m, paddr, k + off, filesz) != 0 ||
+				    memory_fill(m, paddr + filesz, 0, memsz - filesz) != 0) {
+					snprintf(err, errlen, "cannot write ELF segment %u", i);
+					return -1;
+				}
 			}
 		}
 		if (pass == 0 && hi == 0) {
@@ -186,8 +190,11 @@ static int load_aout(struct memory *m, const uint8_t *k, size_t size, size_t hdr
 	res->load_end = (uint32_t)(bss_end ? bss_end : load_addr + load_size);
 	if (check_placement(m, load_addr, res->load_end - load_addr, "kernel", err, errlen) != 0)
 		return -1;
-	memory_write(m, load_addr, k + file_off, load_size);
-	memory_fill(m, (uint32_t)(load_addr + load_size), 0, res->load_end - (load_addr + load_size));
+	if (memory_write(m, load_addr, k + file_off, load_size) != 0 ||
+	    memory_fill(m, (uint32_t)(load_addr + load_size), 0, res->load_end - (load_addr + load_size)) != 0) {
+		snprintf(err, errlen, "cannot write the kernel at 0x%x", load_addr);
+		return -1;
+	}
 	entry->eip = get32(h + 28);
 	return 0;
 }
@@ -264,7 +271,10 @@ int multiboot_load(struct memory *m, const struct multiboot_config *cfg,
 			         i, mod->size, (unsigned long long)next);
 			return -1;
 		}
-		memory_write(m, (uint32_t)next, mod->data, mod->size);
+		if (memory_write(m, (uint32_t)next, mod->data, mod->size) != 0) {
+			snprintf(err, errlen, "cannot write module %u at 0x%llx", i, (unsigned long long)next);
+			return -1;
+		}
 		put32(mods + 16 * i, (uint32_t)next);
 		put32(mods + 16 * i + 4, (uint32_t)(next + mod->size));
 		put32(mods + 16 * i + 12, 0);
