@@ -154,16 +154,11 @@ void console_close(struct vm *vm)
 	}
 }
 
-void console_attach(struct vm *vm, struct client *c)
+static void replay(struct console *con, struct client *c)
 {
-	struct console *con = &vm->console;
 	size_t start;
 
-	c->console_vm = vm;
-	c->console_next = con->attached;
-	con->attached = c;
-	c->subscribed = false;
-	/* Replay the history, oldest byte first. */
+	/* Oldest byte first. */
 	start = (con->head + CONSOLE_HISTORY - con->fill) % CONSOLE_HISTORY;
 	if (start + con->fill <= CONSOLE_HISTORY) {
 		client_push_raw(c, con->history + start, con->fill);
@@ -171,6 +166,27 @@ void console_attach(struct vm *vm, struct client *c)
 		client_push_raw(c, con->history + start, CONSOLE_HISTORY - start);
 		client_push_raw(c, con->history, con->fill - (CONSOLE_HISTORY - start));
 	}
+}
+
+void console_attach(struct vm *vm, struct client *c)
+{
+	struct console *con = &vm->console;
+
+	c->subscribed = false;
+	if (con->fd < 0) {
+		/* No guest: the last output is still there to read (why did it
+		 * stop?); then the connection ends. */
+		client_pause_read(c, true);
+		c->close_after_flush = true;
+		replay(con, c);
+		if (proto_out_queued(&c->out) == 0)
+			client_drop(c, "console history sent");
+		return;
+	}
+	c->console_vm = vm;
+	c->console_next = con->attached;
+	con->attached = c;
+	replay(con, c);
 }
 
 void console_detach(struct client *c)

@@ -497,7 +497,7 @@ static void m_console(struct client *c, struct json_object *id, struct json_obje
 
 	if (!vm)
 		return;
-	if (vm->console.fd < 0) {
+	if (vm->console.fd < 0 && vm->console.fill == 0) {
 		client_error(c, id, PROTO_ERR_WRONG_STATE, "vm %s is %s: no console", vm->cfg->name,
 			     vm_state_name(vm->state));
 		return;
@@ -505,6 +505,7 @@ static void m_console(struct client *c, struct json_object *id, struct json_obje
 	r = json_object_new_object();
 	json_object_object_add(r, "attached", json_object_new_string(vm->cfg->name));
 	json_object_object_add(r, "history", json_object_new_int64((int64_t)vm->console.fill));
+	json_object_object_add(r, "live", json_object_new_boolean(vm->console.fd >= 0));
 	client_reply(c, id, r);
 	if (c->dead)
 		return;

@@ -218,6 +218,8 @@ void guest_reap(struct vmd *d);
 void console_init(struct console *con);
 void console_open(struct vm *vm, int fd);
 void console_close(struct vm *vm);
+/* Switches c to raw console mode after the history; for a guest without
+ * a process, sends the history and ends the connection. */
 void console_attach(struct vm *vm, struct client *c);
 void console_detach(struct client *c);
 void console_client_input(struct client *c, const char *data, size_t n);

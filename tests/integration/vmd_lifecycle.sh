@@ -158,6 +158,7 @@ check shutdown_event wait_for 3 grep -q '"type":"shutdown","vm":"dbg","reason":"
 V start segv >/dev/null
 out=$(V wait -t 5 segv 2>&1)
 check segv_crash has "$out" 'segv: crashed (guest process killed by signal 11 (Segmentation fault)'
+out=$(V console segv </dev/null); check console_history_after_crash test "$(tr -d '\r' <<<"$out")" = "fake-guest segv booted"
 V start boot >/dev/null
 check reboot_restarts wait_for 5 grep -q 'vm boot: stopped -> starting' "$T_TMP/vmd.log"
 check reboot_running_again wait_for 5 is_state boot running
