@@ -248,6 +248,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("SIGHUP: reloading %s", d->config_path ? d->config_path : "(no file)");
 		if (vmd_reload(d, &report, err, sizeof(err)) == 0)
 			json_object_put(report);
+		else if (!d->config_path)
+			log_warn("SIGHUP ignored: %s", err);
 		break;
 	case SIGTERM:
 	case SIGINT:
