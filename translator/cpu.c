@@ -168,6 +168,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		cpu->bp_resume = false;
 		cpu->insn_eip = cpu->eip;
 		cpu->insn_esp = cpu->gpr[R_ESP];
+		cpu->delivered = false;
 		struct tb *tb = tb_find(cpu);
 		cpu->cur_tb = tb;
 		const struct insn *in = tb->insns, *last = in + (one ? 1 : tb->n);
@@ -185,7 +186,9 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			}
 		}
 		cpu->cur_tb = NULL;
-		if (trap && !cpu->inhibit_irq) {
+		/* The single-step trap follows the instruction, unless it was
+		 * INT n/INT3/INTO (the handler starts with TF clear) or a MOV SS. */
+		if (trap && !cpu->inhibit_irq && !cpu->delivered) {
 			cpu->dr[6] |= 0x4000;   /* BS */
 			cpu->insn_eip = cpu->eip;
 			cpu->insn_esp = cpu->gpr[R_ESP];

@@ -106,6 +106,7 @@ struct cpu {
 	uint8_t seg_rw[6];      /* bit 0 readable, bit 1 writable; 0 = unusable */
 	uint8_t cpl;
 	bool pe, vm86, code32, stack32, paging;
+	bool ac_check;          /* CR0.AM && EFLAGS.AC && CPL 3: user accesses are alignment-checked */
 	bool stop_block;        /* leave the current TB after this instruction */
 	struct tlb_entry tlb[2][TLB_SIZE];  /* [user] */
 
@@ -135,6 +136,7 @@ struct cpu {
 	int exc_depth;          /* 1 while delivering: a fault then may become #DF */
 	int exc_depth_vec;      /* the vector being delivered */
 	bool shutdown;
+	bool delivered;         /* an interrupt or exception was delivered (ends a TF step) */
 
 	struct x87 fpu;
 

@@ -239,7 +239,7 @@ enum decode_status decode_insn(const struct decoder *d, bool code32,
 	}
 	in.form = (uint16_t)k;
 	in.arg = f->arg;
-	if (f->attr & A_OPREG)
+	if ((f->attr & A_OPREG) || f->opnd[0] == Zv || f->opnd[0] == Zb)
 		in.reg = in.op & 7;
 	if (f->attr & A_BYTE)
 		in.osz = 1;

@@ -268,7 +268,10 @@ static void deliver_prot(struct cpu *cpu, int vec, uint32_t err, bool has_err, b
 
 void cpu_deliver(struct cpu *cpu, int vec, uint32_t err, bool has_err, bool soft, uint32_t ret_eip)
 {
-	cpu->exc_depth = 1;
+	/* A fault while delivering a software interrupt is just that
+	 * instruction's fault; only exceptions and external interrupts can
+	 * turn a second fault into #DF. */
+	cpu->exc_depth = soft ? 0 : 1;
 	cpu->exc_depth_vec = vec;
 	if (cpu->pe)
 		deliver_prot(cpu, vec, err, has_err, soft, ret_eip);
@@ -277,4 +280,5 @@ void cpu_deliver(struct cpu *cpu, int vec, uint32_t err, bool has_err, bool soft
 	cpu->exc_depth = 0;
 	cpu->halted = false;
 	cpu->stop_block = true;
+	cpu->delivered = true;
 }

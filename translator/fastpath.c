@@ -190,13 +190,16 @@ insn_fn fastpath_select(struct insn *in, insn_fn generic)
 				fn = alu_rm[in->arg];
 			} else {
 				fn = alu_rr[in->arg];   /* G, E(reg): swap into rm=dest, reg=src */
-				uint8_t t = in->rm;
-				in->rm = in->reg;
-				in->reg = t;
+				if (fn) {
+					uint8_t t = in->rm;
+					in->rm = in->reg;
+					in->reg = t;
+				}
 			}
 		} else if (in->op < 0x40) {
 			fn = alu_ri[in->arg];           /* eAX, imm */
-			in->rm = R_EAX;
+			if (fn)
+				in->rm = R_EAX;
 		} else if (!in->is_mem) {
 			fn = alu_ri[in->arg];           /* group 1 on a register */
 		} else {

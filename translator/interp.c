@@ -519,6 +519,7 @@ void h_das(struct cpu *cpu, const struct insn *in)
 	uint32_t fl = cpu_get_flags(cpu);
 	uint32_t al = cpu->gpr[R_EAX] & 0xff, old = al, cf = 0, af = 0;
 	if ((al & 0xf) > 9 || (fl & F_AF)) {
+		cf = (fl & F_CF) | (al < 6 ? F_CF : 0);
 		al = (al - 6) & 0xff;
 		af = F_AF;
 	}

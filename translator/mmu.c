@@ -149,7 +149,7 @@ static uint32_t fill(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 	uint32_t ppage = phys & ~0xfffu;
 	uint8_t *host = cpu->bus.ram_page(cpu->bus.opaque, ppage, false);
 	e->vread = e->vwrite = TLB_INVALID;
-	if (host) {
+	if (host && !(user && cpu->ac_check)) {
 		e->host = host;
 		e->phys = ppage;
 		e->global = global;
@@ -170,11 +170,25 @@ static uint32_t read_page(struct cpu *cpu, uint32_t lin, unsigned size, bool use
 		memcpy(&v, e->host + (lin & 0xfff), size);
 		return v;
 	}
+	uint8_t *host = cpu->bus.ram_page(cpu->bus.opaque, phys & ~0xfffu, false);
+	if (host) {     /* RAM not cached in the TLB (alignment checking) */
+		uint32_t v = 0;
+		memcpy(&v, host + (phys & 0xfff), size);
+		return v;
+	}
 	return cpu->bus.mmio_read(cpu->bus.opaque, phys, size);
+}
+
+/* #AC: a misaligned user access with alignment checking on. */
+static void check_align(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
+{
+	if (unlikely(user && cpu->ac_check && (lin & (size - 1))))
+		cpu_raise(cpu, EXC_AC, 0, true);
 }
 
 uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
 {
+	check_align(cpu, lin, size, user);
 	if ((lin & 0xfff) + size <= 4096)
 		return read_page(cpu, lin, size, user);
 	unsigned first = 4096 - (lin & 0xfff);
@@ -190,6 +204,7 @@ uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
  * hardware does, so a fault reports W=1 and nothing is read twice. */
 uint32_t mmu_read_rmw_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
 {
+	check_align(cpu, lin, size, user);
 	if ((lin & 0xfff) + size <= 4096) {
 		uint32_t phys = fill(cpu, lin, ACC_WRITE, user);
 		const struct tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
@@ -198,7 +213,7 @@ uint32_t mmu_read_rmw_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool us
 			memcpy(&v, e->host + (lin & 0xfff), size);
 			return v;
 		}
-		return cpu->bus.mmio_read(cpu->bus.opaque, phys, size);
+		return phys_read(cpu, phys, size);
 	}
 	unsigned first = 4096 - (lin & 0xfff);
 	fill(cpu, lin, ACC_WRITE, user);
@@ -219,6 +234,7 @@ static void write_phys_checked(struct cpu *cpu, uint32_t phys, unsigned size, ui
 
 void mmu_write_slow(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val, bool user)
 {
+	check_align(cpu, lin, size, user);
 	if ((lin & 0xfff) + size <= 4096) {
 		uint32_t phys = fill(cpu, lin, ACC_WRITE, user);
 		write_phys_checked(cpu, phys, size, val);

@@ -59,6 +59,13 @@ void cpu_update_mode(struct cpu *cpu)
 		cpu->cpl = 3;
 	for (int s = 0; s < 6; s++)
 		seg_update(cpu, s);
+	bool ac = (cpu->cr0 & CR0_AM) && (cpu->eflags & F_AC) && cpu->cpl == 3 && cpu->pe;
+	if (ac != cpu->ac_check) {
+		/* User TLB entries would bypass the check: drop them (AC is rare). */
+		cpu->ac_check = ac;
+		for (unsigned i = 0; i < TLB_SIZE; i++)
+			cpu->tlb[1][i].vread = cpu->tlb[1][i].vwrite = TLB_INVALID;
+	}
 }
 
 bool seg_read_desc(struct cpu *cpu, uint16_t sel, uint32_t desc[2])

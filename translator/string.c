@@ -122,7 +122,9 @@ static void run_string(struct cpu *cpu, const struct insn *in, string_op op, boo
 		return;
 	}
 	unsigned asz = in->asz;
-	for (unsigned n = 0; n < REP_CHUNK; n++) {
+	/* Single-stepping traps after every iteration, EIP still on the instruction. */
+	unsigned chunk = (cpu->eflags & F_TF) ? 1 : REP_CHUNK;
+	for (unsigned n = 0; n < chunk; n++) {
 		uint32_t cx = areg(cpu, R_ECX, asz);
 		if (!cx)
 			return;

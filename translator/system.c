@@ -98,8 +98,11 @@ void h_popf(struct cpu *cpu, const struct insn *in)
 	if (cpu->vm86 && iopl(cpu) < 3)
 		cpu_gp(cpu, 0);
 	uint32_t v = stack_peek(cpu, in->osz, 0);
+	uint32_t old = cpu->eflags;
 	sp_set(cpu, sp_get(cpu) + in->osz);
 	cpu_set_flags(cpu, v, cpu_flags_writable(cpu, in->osz, false));
+	if ((old ^ cpu->eflags) & F_AC)
+		cpu_update_mode(cpu);
 }
 
 /* ---- descriptor tables and task register ---- */
@@ -316,6 +319,8 @@ void h_smsw(struct cpu *cpu, const struct insn *in)
 
 void h_mov_from_cr(struct cpu *cpu, const struct insn *in)
 {
+	if (in->reg == 1 || in->reg > 4)
+		cpu_ud(cpu);
 	need_cpl0(cpu);
 	uint32_t v;
 	switch (in->reg) {
@@ -332,6 +337,8 @@ void h_mov_from_cr(struct cpu *cpu, const struct insn *in)
 
 void h_mov_to_cr(struct cpu *cpu, const struct insn *in)
 {
+	if (in->reg == 1 || in->reg > 4)
+		cpu_ud(cpu);
 	need_cpl0(cpu);
 	uint32_t v = cpu->gpr[in->rm];
 	switch (in->reg) {
@@ -359,25 +366,23 @@ void h_mov_to_cr(struct cpu *cpu, const struct insn *in)
 
 void h_mov_from_dr(struct cpu *cpu, const struct insn *in)
 {
-	need_cpl0(cpu);
 	unsigned r = in->reg;
-	if (r == 4 || r == 5) {
-		if (cpu->cr4 & CR4_DE)
-			cpu_ud(cpu);
+	if ((r == 4 || r == 5) && (cpu->cr4 & CR4_DE))
+		cpu_ud(cpu);
+	need_cpl0(cpu);
+	if (r == 4 || r == 5)
 		r += 2;
-	}
 	cpu->gpr[in->rm] = cpu->dr[r];
 }
 
 void h_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
-	need_cpl0(cpu);
 	unsigned r = in->reg;
-	if (r == 4 || r == 5) {
-		if (cpu->cr4 & CR4_DE)
-			cpu_ud(cpu);
+	if ((r == 4 || r == 5) && (cpu->cr4 & CR4_DE))
+		cpu_ud(cpu);
+	need_cpl0(cpu);
+	if (r == 4 || r == 5)
 		r += 2;
-	}
 	uint32_t v = cpu->gpr[in->rm];
 	if (r == 6)
 		v = (v & 0xe00f) | 0xffff0ff0u;
