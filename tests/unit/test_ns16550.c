@@ -342,6 +342,66 @@ static void backend_connect_and_out2(struct test *t)
 	free(r);
 }
 
+/* The register dance Linux's 8250 driver does to find and size a port. */
+static void linux_8250_probe(struct test *t)
+{
+	struct rig *r = rig_new(t);
+	uint8_t mcr, st1, st2;
+
+	REQUIRE(t, r);
+	/* Existence: IER keeps what is written to its low nibble. */
+	out8(r, UART_IER, 0);
+	CHECK_EQ(t, in8(r, UART_IER) & 0x0f, 0);
+	out8(r, UART_IER, 0x0f);
+	CHECK_EQ(t, in8(r, UART_IER) & 0x0f, 0x0f);
+	out8(r, UART_IER, 0);
+	/* Loopback with RTS and OUT2 reads back CTS and DCD. */
+	out8(r, UART_MCR, UART_MCR_LOOP | 0x0a);
+	CHECK_EQ(t, in8(r, UART_MSR) & 0xf0, 0x90);
+	out8(r, UART_MCR, 0);
+	/* FIFOs: IIR bits 7-6 both set means a working 16550A. */
+	out8(r, UART_LCR, 0xbf);
+	out8(r, UART_FCR, 0);           /* "EFR" on other chips: FCR here */
+	out8(r, UART_LCR, 0);
+	out8(r, UART_FCR, UART_FCR_ENABLE);
+	CHECK_EQ(t, in8(r, UART_IIR) >> 6, 3);
+	/* No EFR behind LCR 0x80 or 0xbf: offset 2 reads IIR, never 0. */
+	out8(r, UART_LCR, 0x80);
+	CHECK(t, in8(r, UART_IIR) != 0);
+	out8(r, UART_LCR, 0xbf);
+	CHECK(t, in8(r, UART_IIR) != 0);
+	/* Not an NS SuperIO: "EXCR1" does not follow MCR.LOOP. */
+	out8(r, UART_LCR, 0);
+	mcr = in8(r, UART_MCR);
+	out8(r, UART_LCR, 0xe0);
+	st1 = in8(r, UART_IIR);
+	out8(r, UART_LCR, 0);
+	out8(r, UART_MCR, mcr ^ UART_MCR_LOOP);
+	out8(r, UART_LCR, 0xe0);
+	st2 = in8(r, UART_IIR);
+	out8(r, UART_LCR, 0);
+	out8(r, UART_MCR, mcr);
+	CHECK_EQ(t, (st1 ^ st2) & UART_MCR_LOOP, 0);
+	/* Not a TI16750: no 64-byte FIFO bit in IIR, with or without DLAB. */
+	out8(r, UART_FCR, UART_FCR_ENABLE | 0x20);
+	CHECK_EQ(t, in8(r, UART_IIR) >> 5, 6);
+	out8(r, UART_FCR, UART_FCR_ENABLE);
+	out8(r, UART_LCR, 0x80);
+	out8(r, UART_FCR, UART_FCR_ENABLE | 0x20);
+	CHECK_EQ(t, in8(r, UART_IIR) >> 5, 6);
+	out8(r, UART_FCR, UART_FCR_ENABLE);
+	out8(r, UART_LCR, 0);
+	/* Not an XScale UART: IER bit 6 does not stick. */
+	out8(r, UART_IER, 0x40);
+	CHECK_EQ(t, in8(r, UART_IER) & 0x40, 0);
+	/* Startup: THRE interrupt on enable (no UART_BUG_TXEN). */
+	out8(r, UART_IER, UART_IER_THRI);
+	CHECK(t, in8(r, UART_LSR) & UART_LSR_TEMT);
+	CHECK_EQ(t, in8(r, UART_IIR) & UART_IIR_NONE, 0);
+	out8(r, UART_IER, 0);
+	free(r);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig *a = rig_new(t), *b = rig_new(t);
@@ -478,6 +538,7 @@ int main(int argc, char **argv)
 	RUN(&h, line_status_and_priority);
 	RUN(&h, loopback_modem_lines);
 	RUN(&h, backend_connect_and_out2);
+	RUN(&h, linux_8250_probe);
 	RUN(&h, save_load);
 	RUN(&h, hostile_guest);
 	return harness_done(&h);
