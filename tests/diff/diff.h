@@ -53,6 +53,9 @@
 #define DIFF_TRAP_NONE   0xFFFFFFFFu
 /* diff_result.trap when the runner itself failed (harness bug). */
 #define DIFF_TRAP_HARNESS 0xFFFFFFFEu
+/* diff_result.trap when the host cannot run the case (no modify_ldt for
+ * the LDT segments): the case is skipped, not compared. */
+#define DIFF_TRAP_UNSUPPORTED 0xFFFFFFFDu
 
 struct diff_case {
 	uint32_t magic;

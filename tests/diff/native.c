@@ -92,6 +92,10 @@ int native_run(const char *runner, const struct diff_case *const *cases, size_t 
 			return -1;
 		}
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && got == 0) {
+		snprintf(why, whylen, "cannot execute the 32-bit native runner %s", runner);
+		return -2;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFSIGNALED(status))
 			snprintf(why, whylen, "native runner killed by signal %d after %zu of %zu cases",
