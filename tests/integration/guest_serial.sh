@@ -72,3 +72,41 @@ err = p.communicate(timeout=20)[1].decode(errors="replace")
 result("dropped_output_counted", "were dropped" in err, err[-300:])
 result("sigterm_exit", p.returncode == 0, p.returncode)
 PY
+
+# Input wakes a guest sleeping in HLT: the receive interrupt reaches the
+# CPU at once, and the sleeping guest costs next to nothing meanwhile.
+timeout 60 python3 - "$G" "$K" <<'PY'
+import os, select, subprocess, sys, time
+g, k = sys.argv[1:3]
+def result(name, ok, why=""):
+    print(("PASS guest_serial/%s" % name) if ok else ("FAIL guest_serial/%s: %s" % (name, why)))
+p = subprocess.Popen([g, "-m", "32M", "-k", k, "-a", "irqecho exit=3", "--debug-exit"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+out = b""
+def read_until(token, limit):
+    global out
+    end = time.monotonic() + limit
+    while token not in out and time.monotonic() < end:
+        r, _, _ = select.select([p.stdout], [], [], 0.05)
+        if r:
+            out += os.read(p.stdout.fileno(), 4096)
+    return token in out
+def cpu():
+    f = open("/proc/%d/stat" % p.pid).read().split(")")[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+result("irq_echo_ready", read_until(b"irq echo ready", 20), out)
+time.sleep(0.3)
+c0 = cpu()
+time.sleep(1.0)
+c1 = cpu()
+result("sleeping_guest_is_cheap", c1 - c0 < 0.1, "%.2f s of CPU in 1 s" % (c1 - c0))
+t0 = time.monotonic()
+p.stdin.write(b"Z"); p.stdin.flush()
+ok = read_until(b"Z", 5)
+latency = time.monotonic() - t0
+result("input_wakes_guest", ok and latency < 0.2, "%.3f s" % latency)
+p.stdin.write(b"q"); p.stdin.flush()
+read_until(b"exiting", 10)
+rc = p.wait(10)
+result("irq_echo_exit", rc == 7 and b"irq echo done" in out, (rc, out[-100:]))
+PY

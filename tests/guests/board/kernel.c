@@ -3,7 +3,8 @@
  * provides and reports over COM1 (polled) and the 0xE9 debug console.
  * What it does is chosen by words on its command line:
  *   info        print the multiboot info: magic, memory, command line, mmap, modules
- *   echo        echo COM1 input back until a 'q' arrives
+ *   echo        echo COM1 input back until a 'q' arrives (polling)
+ *   irqecho     the same, sleeping in HLT until COM1's receive interrupt
  *   reset=port92|cf9|kbd|triple   reset the machine that way (a counter in
  *               CMOS-independent RAM is not kept: the reboot restarts the kernel)
  *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
@@ -195,27 +196,42 @@ static void echo(void)
 
 extern volatile uint32_t ticks;
 void irq0_entry(void);
+void irq4_entry(void);
+void serial_irq(void);
 
 static uint64_t idt[256];
+static volatile uint8_t rx_ring[256];
+static volatile uint32_t rx_head, rx_tail;
 
-/* PIC remapped to 0x20/0x28 with only IRQ0 open, the PIT at 100 Hz, then sleep. */
-static void count_ticks(uint32_t n)
+/* A 32-bit ring-0 interrupt gate in the code segment the loader gave us. */
+static void set_gate(unsigned vector, void (*handler)(void))
 {
-	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)idt };
-	uint32_t handler = (uint32_t)irq0_entry;
-	uint16_t divisor = 11932;       /* 1193182 Hz / 100 */
-
+	uint32_t h = (uint32_t)handler;
 	uint16_t cs;
 
-	/* A 32-bit interrupt gate, ring 0, in the code segment the loader gave us. */
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	idt[0x20] = (handler & 0xffff) | (uint64_t)cs << 16 | (uint64_t)0x8e00 << 32 |
-	            (uint64_t)(handler >> 16) << 48;
+	idt[vector] = (h & 0xffff) | (uint64_t)cs << 16 | (uint64_t)0x8e00 << 32 | (uint64_t)(h >> 16) << 48;
+}
+
+/* The PICs remapped to vectors 0x20/0x28 with only the given master IRQs open. */
+static void setup_interrupts(uint8_t open_mask)
+{
+	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)idt };
+
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 	outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
 	outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
-	outb(0x21, 0xfe);
+	outb(0x21, (uint8_t)~open_mask);
 	outb(0xa1, 0xff);
+}
+
+/* The PIT at 100 Hz; sleep through n ticks. */
+static void count_ticks(uint32_t n)
+{
+	uint16_t divisor = 11932;       /* 1193182 Hz / 100 */
+
+	set_gate(0x20, irq0_entry);
+	setup_interrupts(0x01);
 	outb(0x43, 0x34);
 	outb(0x40, (uint8_t)divisor);
 	outb(0x40, (uint8_t)(divisor >> 8));
@@ -226,6 +242,41 @@ static void count_ticks(uint32_t n)
 	puts_serial("ticks ");
 	put_dec(ticks);
 	puts_serial("\n");
+}
+
+void serial_irq(void)
+{
+	while (inb(COM1 + 5) & 1) {
+		uint8_t c = inb(COM1);
+		if (rx_head - rx_tail < sizeof(rx_ring))
+			rx_ring[rx_head++ % sizeof(rx_ring)] = c;
+	}
+	outb(0x20, 0x20);
+}
+
+/* Echo driven by the receive interrupt: the CPU sleeps in HLT between bytes. */
+static void irq_echo(void)
+{
+	set_gate(0x24, irq4_entry);
+	setup_interrupts(0x10);
+	outb(COM1 + 2, 0x07);           /* FIFO on, cleared, interrupt at 1 byte */
+	outb(COM1 + 4, 0x0b);           /* DTR, RTS, OUT2 (the IRQ line gate) */
+	outb(COM1 + 1, 0x01);           /* receive-data interrupt */
+	puts_serial("irq echo ready\n");
+	for (;;) {
+		char c;
+		__asm__ volatile("cli");
+		while (rx_head == rx_tail)
+			__asm__ volatile("sti; hlt; cli");
+		c = (char)rx_ring[rx_tail++ % sizeof(rx_ring)];
+		__asm__ volatile("sti");
+		if (c == 'q')
+			break;
+		putc_serial(c);
+	}
+	outb(COM1 + 1, 0);
+	outb(0x21, 0xff);
+	puts_serial("\nirq echo done\n");
 }
 
 void kmain(uint32_t magic, const struct mb_info *mbi);
@@ -245,6 +296,8 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 			p++;
 		if (word_is(w, end, "info")) {
 			show_info(magic, mbi);
+		} else if (word_is(w, end, "irqecho")) {
+			irq_echo();
 		} else if (word_is(w, end, "echo")) {
 			echo();
 		} else if (word_is(w, end, "a20")) {

@@ -32,6 +32,15 @@ irq0_entry:
 	popl %eax
 	iret
 
+/* IRQ4 (COM1) at vector 0x24: the C handler drains the UART and sends the EOI. */
+	.globl irq4_entry
+irq4_entry:
+	pushal
+	cld
+	call serial_irq
+	popal
+	iret
+
 	.bss
 	.globl ticks
 	.align 4
