@@ -6,6 +6,7 @@
  *   root or the guest's owner: start, stop, kill, pause, resume, reset,
  *                           delete, console, snapshot-save/restore/delete
  *   root only: reload, and create with an explicit owner
+ * ("root" also means the user vmd runs as, when that is not root).
  * The socket itself is mode 0660 (root and the socket group), so "anyone"
  * means the members of that group.
  */
@@ -50,11 +51,17 @@ static bool check_keys(struct client *c, struct json_object *id, struct json_obj
 	return true;
 }
 
+/* Root, and the user vmd runs as (an unprivileged vmd serves its user). */
+static bool is_admin(const struct client *c)
+{
+	return c->uid == 0 || c->uid == geteuid();
+}
+
 static bool may_drive(const struct client *c, const struct vm *vm)
 {
 	int i;
 
-	if (c->uid == 0)
+	if (is_admin(c))
 		return true;
 	if (vm->cfg->has_owner_uid && vm->cfg->owner_uid == c->uid)
 		return true;
@@ -320,7 +327,7 @@ static void m_create(struct client *c, struct json_object *id, struct json_objec
 	    proto_param_str(params, "owner", false, &owner, why, sizeof(why)) < 0)
 		goto bad;
 	if (owner) {
-		if (c->uid != 0) {
+		if (!is_admin(c)) {
 			vm_config_free(vc);
 			client_error(c, id, PROTO_ERR_PERMISSION, "only root may set another owner");
 			return;
@@ -562,7 +569,7 @@ static void m_reload(struct client *c, struct json_object *id, struct json_objec
 	struct json_object *report = NULL;
 	char err[4096];
 
-	if (c->uid != 0) {
+	if (!is_admin(c)) {
 		client_error(c, id, PROTO_ERR_PERMISSION, "permission denied: reload is for root");
 		return;
 	}

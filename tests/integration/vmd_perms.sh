@@ -81,3 +81,23 @@ check only_root_sets_owner test "$out" = "vmctl: only root may set another owner
 V stop -f -w theirs >/dev/null
 kill -TERM "$VMD_PID"
 wait_for 10 bash -c "! kill -0 $VMD_PID" && pass exits || fail exits
+
+# vmd itself unprivileged: its socket and pid file default to
+# $XDG_RUNTIME_DIR, and its guests run as its user.
+mkdir -m 700 "$T_TMP/xdg" && chown nobody:nogroup "$T_TMP/xdg"
+cat >"$T_TMP/user.conf" <<EOF
+guest-binary "$FAKE"
+vm "u" { memory 32M; kernel "$T_TMP/kernel" }
+EOF
+chmod 644 "$T_TMP/user.conf"
+setpriv --reuid=nobody --regid=nogroup --clear-groups env XDG_RUNTIME_DIR="$T_TMP/xdg" \
+	"$VMD" -d -f "$T_TMP/user.conf" 2>"$T_TMP/user.log" &
+UPID=$!
+T_PIDS+=("$UPID")
+UV() { setpriv --reuid=nobody --regid=nogroup --clear-groups env XDG_RUNTIME_DIR="$T_TMP/xdg" "$VMCTL" "$@"; }
+check user_vmd_default_socket wait_for 5 test -S "$T_TMP/xdg/vmd.sock"
+out=$(UV start u); check user_vmd_starts_guest test "$out" = "u: running"
+check user_guest_runs_as_user test "$(ps -o user= -p "$(UV --json status u | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')")" = nobody
+out=$(UV stop -w u); check user_vmd_stops_guest test "$out" = "u: stopped (guest poweroff)"
+kill -TERM "$UPID"
+wait_for 5 bash -c "! kill -0 $UPID" && pass user_vmd_exits || fail user_vmd_exits
