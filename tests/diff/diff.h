@@ -23,6 +23,9 @@
 #define DIFF_STACK_TOP   (DIFF_DATA_ADDR + 0xF000u)
 #define DIFF_PATCH_MAX   64u
 #define DIFF_CHANGES_MAX 48u            /* changed data bytes reported in full */
+/* Inaccessible guards the native runner maps below and above the data
+ * block and above the code page: the pagefault cases aim only there. */
+#define DIFF_GUARD_SIZE  0x10000u
 
 /* Selectors: the ones a 32-bit process has on an x86-64 Linux host, so
  * PUSH CS / MOV r, DS give the same values natively and emulated. */

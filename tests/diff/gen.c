@@ -361,6 +361,11 @@ static uint32_t plan_mem32(struct build *b, struct addr *a, uint32_t target, uns
 	}
 	default: {      /* [esp + disp8]: the stack pointer as base */
 		uint32_t esp = b->c->w.gpr[R_ESP];
+		/* Only while ESP is still the stack (an operand may have
+		 * taken ESP's value): a wild address could even land in
+		 * the native runner's own memory. */
+		if (esp - DIFF_DATA_ADDR - 0x100 > DIFF_DATA_SIZE - 0x200)
+			break;
 		int32_t d = (int32_t)below(g, 120) - 60 - (int32_t)size;
 		a->mod = 1; a->rm = 4; a->has_sib = true; a->sib = 0x24;
 		a->disp = (uint32_t)d; a->disp_len = 1;
@@ -1724,8 +1729,10 @@ static void gen_paging(struct gen *g, unsigned scale)
 	}
 	for (unsigned i = 0; i < 8 * scale; i++) {
 		/* Jumps to unmapped code: #PF on the fetch, CR2 = EIP = target. */
-		static const uint32_t targets[] = { 0x40000000u, DIFF_CODE_ADDR + 0x1000u,
-		                                    DIFF_DATA_ADDR - 0x1000u, 0x00400000u };
+		static const uint32_t targets[] = {
+			DIFF_CODE_ADDR + 0x1000u, DIFF_CODE_ADDR + 0x8000u,
+			DIFF_DATA_ADDR - 0x1000u, DIFF_DATA_ADDR + DIFF_DATA_SIZE + 0x2000u,
+		};      /* inside the native runner's guards */
 		struct build bb, *b = &bb;
 		if (!begin(b, g, "pagefault", find_form(1, 0xFF, 4)))
 			return;

@@ -303,6 +303,11 @@ int main(void)
 {
 	uint8_t *data = map_fixed(DIFF_DATA_ADDR, DIFF_DATA_SIZE, PROT_READ | PROT_WRITE, "data block");
 	uint8_t *code = map_fixed(DIFF_CODE_ADDR, CODE_PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, "code page");
+	/* Guards around both: the pagefault cases reach just past them and
+	 * must find nothing there (PROT_NONE is not-present to the CPU). */
+	map_fixed(DIFF_DATA_ADDR - DIFF_GUARD_SIZE, DIFF_GUARD_SIZE, PROT_NONE, "guard below data");
+	map_fixed(DIFF_DATA_ADDR + DIFF_DATA_SIZE, DIFF_GUARD_SIZE, PROT_NONE, "guard above data");
+	map_fixed(DIFF_CODE_ADDR + CODE_PAGE, DIFF_GUARD_SIZE, PROT_NONE, "guard above code");
 	uint8_t *pristine = malloc(DIFF_DATA_SIZE);
 	uint8_t *initial = malloc(DIFF_DATA_SIZE);
 	if (!pristine || !initial)
