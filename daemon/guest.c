@@ -280,6 +280,20 @@ fail:
 
 static void call_timeout_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Copies s for the log with control characters and non-ASCII replaced:
+ * what the guest writes must not forge log lines or drive a terminal. */
+static void printable(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t i;
+
+	if (!outlen)
+		return;
+	for (i = 0; i < len && i + 1 < outlen; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[i] = '\0';
+}
+
+
 static void call_unlink(struct vm *vm, struct guest_call *call)
 {
 	struct guest_call **pp;
@@ -389,7 +403,8 @@ static void handle_notification(struct vm *vm, struct proto_msg *m)
 			return;
 		}
 		(void)proto_param_int(m->params, "code", false, &code, why, sizeof(why));
-		snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s", s);
+		printable(vm->shutdown_reason, sizeof(vm->shutdown_reason), s, strlen(s));
+		s = vm->shutdown_reason;
 		vm->shutdown_code = code;
 		log_info("vm %s: guest shutdown: %s (code %lld)", vm->cfg->name, s, (long long)code);
 		ev = json_object_new_object();
@@ -500,10 +515,13 @@ static void ctl_write_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("vm %s: control channel write failed", vm->cfg->name);
 }
 
-static void log_guest_line(struct vm *vm, const char *line, int len)
+static void log_guest_line(struct vm *vm, const char *raw, int len)
 {
 	uint64_t now = now_ns();
+	char line[1024];
 
+	printable(line, sizeof(line), raw, (size_t)len);
+	len = (int)strlen(line);
 	snprintf(vm->last_stderr, sizeof(vm->last_stderr), "%.*s", len, line);
 	if (now - vm->log_window_ns >= 1000000000u) {
 		if (vm->log_suppressed)

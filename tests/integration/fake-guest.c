@@ -7,7 +7,8 @@
  * space-separated words:
  *   ignore-powerdown  ignore-quit  no-answer  mute-after=MS  crash-after=MS
  *   exit-on-start=N   debug-exit-after=MS:N   reboot-after=MS
- *   spam-stderr=N     write N lines on stderr at start (log flooding)
+ *   spam-stderr=N     write N lines on stderr at start (log flooding), each
+ *                     with an escape sequence (log sanitizing)
  * Without any, it behaves: answers, powers off on powerdown, quits on quit.
  * Its console prints a banner, then echoes each line it receives as
  * "echo: LINE".
@@ -225,7 +226,7 @@ int main(int argc, char **argv)
 	}
 	behaviours(&f, cmdline, &exit_on_start, &spam);
 	for (i = 0; i < spam; i++)
-		fprintf(stderr, "fake-guest: noise line %ld\n", i);
+		fprintf(stderr, "fake-guest: \033[31mnoise line %ld\n", i);
 	if (exit_on_start >= 0) {
 		fprintf(stderr, "fake-guest: exiting with %d as asked\n", exit_on_start);
 		return exit_on_start;

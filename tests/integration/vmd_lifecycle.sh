@@ -183,7 +183,9 @@ V start noisy >/dev/null
 sleep 0.3
 V stop -f -w noisy >/dev/null
 check log_flood_limited grep -q 'guest noisy: .* lines of its output not logged (over 100/s)' "$T_TMP/vmd.log"
-check log_flood_bounded test "$(grep -c 'guest noisy: fake-guest: noise line' "$T_TMP/vmd.log")" -le 200
+check log_flood_bounded test "$(grep -c 'guest noisy: fake-guest: .*noise line' "$T_TMP/vmd.log")" -le 200
+check log_sanitized grep -q 'guest noisy: fake-guest: ?\[31mnoise line 0$' "$T_TMP/vmd.log"
+check log_no_escape_bytes bash -c "! grep -q $'\\033' '$T_TMP/vmd.log'"
 
 # Ad-hoc guests: create, start, owner, delete.
 out=$(V start -n adhoc -m 48M -k "$T_TMP/kernel" -a "console=ttyS0")
