@@ -1,0 +1,124 @@
+/*
+ * Unmasked x87 exceptions with CR0.NE=1 (native error reporting): the
+ * faulting instruction only records the error (FSW.ES and B set, result
+ * not stored for #Z/#I); #MF comes at the NEXT waiting x87 instruction,
+ * as a fault at that instruction, and FNSTENV inside the handler shows
+ * the FSW and the pointers (FIP/FCS/FOP, FDP/FDS) of the instruction that
+ * failed. Non-waiting control instructions do not raise it. After the
+ * handler clears the error, the waiting instruction runs once.
+ */
+#include "fpu.h"
+
+struct mf_state {
+	int n;
+	uint32_t eip;
+	struct fenv32 env;
+};
+static struct mf_state M;
+
+/* What Linux's do_coprocessor_error needs: the environment, then a clear FSW. */
+static void mf_handler(struct frame *f)
+{
+	M.n++;
+	M.eip = f->eip;
+	fnstenv(&M.env);
+	fnclex();
+}
+
+extern uint8_t mf_div[], mf_wait[], mf_sqrt[], mf_sqrt2[], mf_fld[], mf_pe[], mf_pe_wait[];
+static const double zero = 0.0, three = 3.0, minus_one = -1.0;
+
+void test_main(void)
+{
+	rt_set_handler(16, mf_handler);
+	write_cr0((read_cr0() | CR0_NE | CR0_MP) & ~(CR0_EM | CR0_TS));
+
+	/* 1 / 0 with ZM clear, FWAIT later. */
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x04);
+	uint16_t sw_before, cw_before;
+	__asm__ volatile(
+		"fld1\n\t"
+		".globl mf_div\nmf_div: fdivl %2\n\t"
+		"movl $5, %%ecx\n1: decl %%ecx\n\tjnz 1b\n\t"   /* integer code runs on */
+		"fnstsw %0\n\t"                                  /* non-waiting: no #MF */
+		"fnstcw %1\n\t"
+		".globl mf_wait\nmf_wait: fwait\n\t"
+		: "=m"(sw_before), "=m"(cw_before) : "m"(zero) : "eax", "ecx", "memory");
+	CHECK_EQ("#MF once, at the next waiting instruction", M.n, 1);
+	CHECK_EQ("#MF is a fault at the FWAIT", M.eip, (uint32_t)mf_wait);
+	check((sw_before & (FSW_ZE | FSW_ES | FSW_B)) == (FSW_ZE | FSW_ES | FSW_B),
+	      "after 1/0: FSW has ZE, ES, B (FNSTSW did not fault)", "sw %#x", sw_before);
+	check((M.env.sw & 0x3f) == FSW_ZE && (M.env.sw & (FSW_ES | FSW_B)) == (FSW_ES | FSW_B),
+	      "FNSTENV in the handler: FSW = ZE|ES|B", "sw %#x", M.env.sw);
+	CHECK_EQ("FNSTENV in the handler: FIP at the FDIV", M.env.fip, (uint32_t)mf_div);
+	CHECK_EQ("FNSTENV in the handler: FCS", M.env.fcs, SEL_CODE32);
+	CHECK_EQ("FNSTENV in the handler: FOP of FDIV m64 (DC /6)", M.env.fop & 0x7ff, 0x435);
+	CHECK_EQ("FNSTENV in the handler: FDP at the divisor", M.env.fdp, (uint32_t)&zero);
+	CHECK_EQ("FNSTENV in the handler: FDS", M.env.fds, SEL_DATA32);
+	CHECK_EQ("FNSTENV in the handler: CW as the program set it", M.env.cw, FCW_DEFAULT & ~0x04);
+	CHECK_EQ("FNSTCW with an error pending: no #MF, the CW", cw_before, FCW_DEFAULT & ~0x04);
+	uint64_t top = fstp_bits();
+	check(top == 0x3ff0000000000000ull, "an unmasked #Z leaves the destination alone",
+	      "ST(0) %#x%08x, want 1.0", (uint32_t)(top >> 32), (uint32_t)top);
+	sw_before = fnstsw();
+	CHECK_EQ("handler's FNCLEX cleared the error", sw_before & (FSW_ES | FSW_B | 0x3f), 0);
+
+	/* sqrt(-1) with IM clear; the next waiting instruction is an FLD,
+	 * which runs once the handler has cleared the error. */
+	M.n = 0;
+	memset(&M.env, 0, sizeof(M.env));
+	memset(&M.env, 0, sizeof(M.env));
+	struct fenv32 scratch;
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x01);
+	__asm__ volatile(
+		"fldl %1\n\t"
+		".globl mf_sqrt\nmf_sqrt: fsqrt\n\t"
+		"fnclex\n\t" "fldl %1\n\t" ".globl mf_sqrt2\nmf_sqrt2: fsqrt\n\t"             /* cleared, then again */
+		"fnstenv %0\n\t" "fldcw %2\n\t"                   /* non-waiting, then CW back */
+		".globl mf_fld\nmf_fld: fld1\n\t"
+		: "=m"(scratch) : "m"(minus_one), "m"((uint16_t){ FCW_DEFAULT & ~0x01 }) : "memory");
+	CHECK_EQ("#I: one #MF (FNCLEX, FNSTENV, FLDCW do not raise it)", M.n, 1);
+	CHECK_EQ("#I: #MF at the FLD1 after them", M.eip, (uint32_t)mf_fld);
+	check((M.env.sw & 0x3f) == FSW_IE && (M.env.sw & FSW_ES), "#I: FSW has IE and ES", "sw %#x", M.env.sw);
+	CHECK_EQ("#I: FIP at the second FSQRT", M.env.fip, (uint32_t)mf_sqrt2);
+	CHECK_EQ("#I: FOP of FSQRT (D9 FA)", M.env.fop & 0x7ff, 0x1fa);
+	/* The FLD1 ran after the handler: 1.0 on top of the -1 the #I left. */
+	top = fstp_bits();
+	check(top == 0x3ff0000000000000ull, "the FLD1 ran once after the handler", "ST(0) %#x%08x",
+	      (uint32_t)(top >> 32), (uint32_t)top);
+	top = fstp_bits();
+	check(top == 0xbff0000000000000ull, "an unmasked #I leaves the operand alone", "ST(0) %#x%08x",
+	      (uint32_t)(top >> 32), (uint32_t)top);
+	(void)mf_sqrt;
+
+	/* 1/3 with PM clear: the rounded result is stored, #MF follows anyway. */
+	M.n = 0;
+	memset(&M.env, 0, sizeof(M.env));
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x20);
+	__asm__ volatile(
+		"fld1\n\t"
+		".globl mf_pe\nmf_pe: fdivl %0\n\t"
+		".globl mf_pe_wait\nmf_pe_wait: fwait\n\t"
+		: : "m"(three) : "memory");
+	CHECK_EQ("#P: one #MF", M.n, 1);
+	CHECK_EQ("#P: at the FWAIT", M.eip, (uint32_t)mf_pe_wait);
+	check((M.env.sw & 0x3f) == FSW_PE, "#P: FSW has PE", "sw %#x", M.env.sw);
+	CHECK_EQ("#P: FIP at the FDIV", M.env.fip, (uint32_t)mf_pe);
+	fldcw(FCW_DEFAULT);
+	top = fstp_bits();
+	check(top == 0x3fd5555555555555ull, "#P: the rounded quotient was stored", "ST(0) %#x%08x",
+	      (uint32_t)(top >> 32), (uint32_t)top);
+
+	/* Masked: the same 1/0 raises nothing and gives +inf. */
+	M.n = 0;
+	memset(&M.env, 0, sizeof(M.env));
+	fninit();
+	__asm__ volatile("fld1\n\tfdivl %0\n\tfwait" : : "m"(zero) : "memory");
+	top = fstp_bits();
+	check(M.n == 0 && top == 0x7ff0000000000000ull, "masked #Z: no #MF, +inf",
+	      "%d #MF, ST(0) %#x%08x", M.n, (uint32_t)(top >> 32), (uint32_t)top);
+	rt_set_handler(16, 0);
+}
