@@ -36,6 +36,8 @@
 #define DIFF_SEL_LDT16   0x07u
 /* LDT entry 1, RPL 3: the 16-bit code segment for DIFF_F_CODE16. */
 #define DIFF_SEL_CODE16  0x0Fu
+/* LDT entry 2, RPL 3: 32-bit data, base DIFF_DATA_ADDR, limit 4 GiB (G=1). */
+#define DIFF_SEL_BASED   0x17u
 
 #define DIFF_MAGIC_CASE   0x43464944u   /* "DIFC" */
 #define DIFF_MAGIC_RESULT 0x52464944u   /* "DIFR" */
@@ -51,6 +53,9 @@
  * DIFF_CODE_ADDR, limit 64 KiB): operand and address sizes default to 16
  * and EIP is an offset into the code page. Used with DIFF_F_LDT16. */
 #define DIFF_F_CODE16    8u
+/* FS = GS = DIFF_SEL_BASED: a 4 GiB data segment whose base is the data
+ * block, as Linux's per-CPU and TLS segments have a non-zero base. */
+#define DIFF_F_FSGS_BASED 16u
 
 /* diff_result.trap when the snippet reached its end. */
 #define DIFF_TRAP_NONE   0xFFFFFFFFu

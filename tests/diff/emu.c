@@ -45,7 +45,7 @@
 #define SEL_TSS    0x18u
 #define SEL_LDT    0x30u
 #define GDT_ENTRIES 7
-#define LDT_LIMIT  15           /* two entries, as the native runner's */
+#define LDT_LIMIT  23           /* three entries, as the native runner's */
 
 #define CODE_PAGE  4096u
 #define RUN_BUDGET 20000u
@@ -148,6 +148,7 @@ static void build_system(struct emu *e)
 	 * data segment 32-bit (B), the code segment 16-bit. */
 	put_desc(sys_at(e, LDT_ADDR), DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0xF3, 0x5);
 	put_desc(sys_at(e, LDT_ADDR + 8), DIFF_CODE_ADDR, 0xFFFF, 0xFB, 0x1);
+	put_desc(sys_at(e, LDT_ADDR + 16), DIFF_DATA_ADDR, 0xFFFFF, 0xF3, 0xD);     /* G D AVL */
 
 	uint8_t *tss = sys_at(e, TSS_ADDR);
 	put32(tss + 4, STACK0_TOP);
@@ -303,6 +304,8 @@ enum emu_status emu_run(struct emu *e, const struct diff_case *c, struct diff_re
 		? seg(DIFF_SEL_LDT16, DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0x5F3)
 		: seg(DIFF_SEL_DATA3, 0, 0xFFFFFFFFu, 0xCF3);
 	regs.seg[S_DS] = regs.seg[S_ES] = regs.seg[S_FS] = regs.seg[S_GS] = dseg;
+	if (c->flags & DIFF_F_FSGS_BASED)
+		regs.seg[S_FS] = regs.seg[S_GS] = seg(DIFF_SEL_BASED, DIFF_DATA_ADDR, 0xFFFFFFFFu, 0xDF3);
 	if (c->flags & DIFF_F_NULL_ES)
 		regs.seg[S_ES] = seg(0, 0, 0, 0);
 	regs.seg[S_LDTR] = seg(SEL_LDT, LDT_ADDR, LDT_LIMIT, 0x82);

@@ -203,6 +203,8 @@ static bool begin(struct build *b, struct gen *g, const char *group, unsigned fo
 	b->fixed = 1u << R_ESP;
 	if (g->code16)
 		c->w.flags |= DIFF_F_CODE16 | DIFF_F_LDT16;
+	if (g->based)
+		c->w.flags |= DIFF_F_FSGS_BASED;
 	if (form != GEN_NO_FORM)
 		g->form_used[form] = true;
 	return true;
@@ -589,6 +591,19 @@ static uint32_t plan_operand(struct build *b, struct plan *p, unsigned msize)
 		patch_random(b, ea, msize < 4 ? 4 : msize);
 		return ea;
 	}
+	if (b->g->based) {
+		/* fs:/gs: with the segment based at the block: the effective
+		 * address is the offset into it. Not [esp+disp8], which would
+		 * land a block's distance beyond the stack. */
+		uint32_t target = pick_target(b->g, msize);
+		uint32_t off;
+		do
+			off = plan_mem32(b, &p->addr, target - DIFF_DATA_ADDR, msize);
+		while (p->addr.rm == 4 && p->addr.sib == 0x24);
+		p->addr.seg_prefix = chance(b->g, 2) ? 0x64 : 0x65;
+		patch_random(b, DIFF_DATA_ADDR + off, msize < 4 ? 4 : msize);
+		return DIFF_DATA_ADDR + off;
+	}
 	uint32_t ea = plan_mem32(b, &p->addr, pick_target(b->g, msize), msize);
 	patch_random(b, ea, msize < 4 ? 4 : msize);
 	/* Segment overrides: all flat, so only the encoding changes. CS
@@ -629,9 +644,10 @@ static uint32_t shd_undef(unsigned count, unsigned osz)
  * RPL variants of the data segment). */
 static uint16_t pick_selector(struct gen *g, bool for_ss)
 {
-	static const uint16_t any[] = { 0, DIFF_SEL_LDT16, DIFF_SEL_CODE3, DIFF_SEL_DATA3, 0x28, 0x2A, 0x2B };
+	static const uint16_t any[] = { 0, DIFF_SEL_LDT16, DIFF_SEL_CODE3, DIFF_SEL_DATA3, 0x28, 0x2A, 0x2B,
+	                                DIFF_SEL_CODE16, DIFF_SEL_BASED, DIFF_SEL_BASED & ~3u };
 	static const uint16_t ss[] = { DIFF_SEL_DATA3, DIFF_SEL_DATA3, 0, DIFF_SEL_CODE3, 0x28, 0x2A };
-	return for_ss ? ss[below(g, 6)] : any[below(g, 7)];
+	return for_ss ? ss[below(g, 6)] : any[below(g, 10)];
 }
 
 /* EIP at the current end of the code: an offset in the 16-bit segment. */
@@ -1792,6 +1808,45 @@ static void gen_singlestep(struct gen *g, unsigned scale)
 }
 
 /*
+ * Memory operands through FS and GS based at the data block (a 4 GiB
+ * segment with a non-zero base, like Linux's per-CPU and TLS segments),
+ * and loading that selector before using it.
+ */
+static void gen_segbase(struct gen *g, unsigned scale)
+{
+	g->based = true;
+	for (unsigned fi = 0; fi < NFORMS; fi++) {
+		const struct form *f = &forms[fi];
+		enum kind k = classify(f);
+		if (k != K_ALU && k != K_MOV && k != K_SHIFT && k != K_MUL && k != K_CMOV &&
+		    k != K_SETCC && k != K_ATOMIC && k != K_BSCAN && !(k == K_BT && has_opnd(f, Ib)) &&
+		    !(k == K_STACK && has_modrm(f)))
+			continue;
+		if (!has_modrm(f) || !has_rm_operand(f) || reg_only(f) || is(f, "xlat"))
+			continue;
+		unsigned sizes[2], ns = sizes_of(f, sizes);
+		for (unsigned s = 0; s < ns; s++)
+			for (unsigned v = 0; v < 2 * scale; v++)
+				one_case(g, fi, sizes[s], true, false, v, "segbase");
+	}
+	g->based = false;
+	unsigned mov_to_seg = find_form(1, 0x8E, NX);
+	for (unsigned i = 0; i < 16 * scale; i++) {
+		struct build bb, *b = &bb;
+		if (!begin(b, g, "segbase", mov_to_seg))
+			return;
+		/* mov fs/gs, ax (the based selector); mov ebx, fs/gs:[offset] */
+		bool gs = chance(g, 2);
+		uint32_t off = 0x100 + below(g, 0xE000);
+		set_reg(b, R_EAX, (r32(g) & 0xFFFF0000u) | (chance(g, 4) ? (DIFF_SEL_BASED & ~3u) : DIFF_SEL_BASED));
+		byte(b, 0x8E); byte(b, gs ? 0xE8 : 0xE0);
+		byte(b, gs ? 0x65 : 0x64); byte(b, 0x8B); byte(b, 0x1D); bytes_le(b, off, 4);
+		snprintf(b->c->note, sizeof b->c->note, "load %s, then offset %#x", gs ? "gs" : "fs", off);
+		finish(b);
+	}
+}
+
+/*
  * Register operands where only memory is allowed are #UD. Only forms whose
  * register encoding is undefined on the host too: not BOUND, LES/LDS
  * (EVEX/VEX prefixes there) or the 0F 01 group (VMX, XGETBV...).
@@ -1955,6 +2010,7 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 	gen_code16(g, scale);
 	gen_ud(g, scale);
 	gen_singlestep(g, scale);
+	gen_segbase(g, scale);
 	unsigned pool[NFORMS], npool = 0;
 	for (unsigned fi = 0; fi < NFORMS; fi++)
 		if (seq_form_ok(&forms[fi]) && !listed(&forms[fi], seq_skip))

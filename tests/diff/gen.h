@@ -54,6 +54,7 @@ struct gen {
 	uint64_t rng;
 	bool failed;            /* out of memory or a generator inconsistency */
 	bool code16;            /* generating for the 16-bit code segment */
+	bool based;             /* generating fs:/gs: operands with FS/GS based at the block */
 	unsigned forms_total;   /* forms in insns.def */
 	unsigned forms_tested;  /* forms at least one case exercises */
 	bool *form_used;

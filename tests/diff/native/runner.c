@@ -177,6 +177,21 @@ static void *map_fixed(uint32_t addr, size_t len, int prot, const char *what)
 static bool setup_ldt(void)
 {
 	struct user_desc d;
+	/* Entry 2: 4 GiB data based at the data block (for FS/GS). */
+	memset(&d, 0, sizeof d);
+	d.entry_number = DIFF_SEL_BASED >> 3;
+	d.base_addr = DIFF_DATA_ADDR;
+	d.limit = 0xFFFFF;
+	d.seg_32bit = 1;
+	d.contents = 0;
+	d.read_exec_only = 0;
+	d.limit_in_pages = 1;
+	d.useable = 1;
+	if (syscall(SYS_modify_ldt, 1, &d, sizeof d) != 0) {
+		fprintf(stderr, "native_runner: modify_ldt: %s; LDT segment cases skipped\n",
+		        strerror(errno));
+		return false;
+	}
 	/* Entry 1: the 16-bit code segment. */
 	memset(&d, 0, sizeof d);
 	d.entry_number = DIFF_SEL_CODE16 >> 3;
@@ -282,6 +297,8 @@ static void run_case(const struct diff_case *c, uint8_t *data, uint8_t *initial,
 	uint32_t dsel = (c->flags & DIFF_F_LDT16) ? DIFF_SEL_LDT16 : DIFF_SEL_DATA3;
 	diff_in.ds = diff_in.fs = diff_in.gs = dsel;
 	diff_in.es = (c->flags & DIFF_F_NULL_ES) ? 0 : dsel;
+	if (c->flags & DIFF_F_FSGS_BASED)
+		diff_in.fs = diff_in.gs = DIFF_SEL_BASED;
 
 	memset(&diff_out, 0, sizeof diff_out);
 	in_test = 1;
@@ -326,7 +343,7 @@ int main(void)
 			fprintf(stderr, "native_runner: malformed case (id %u)\n", c.id);
 			return 2;
 		}
-		if (!have_ldt && (c.flags & (DIFF_F_LDT16 | DIFF_F_CODE16))) {
+		if (!have_ldt && (c.flags & (DIFF_F_LDT16 | DIFF_F_CODE16 | DIFF_F_FSGS_BASED))) {
 			memset(&diff_out, 0, sizeof diff_out);
 			diff_out.magic = DIFF_MAGIC_RESULT;
 			diff_out.id = c.id;
