@@ -179,6 +179,23 @@ static void recover(struct parser *ps, int line)
 		next(ps);
 }
 
+/* Skips a whole { ... } block (nested ones too) when the current token
+ * opens one: after an error there, its contents are not statements. */
+static void skip_block(struct parser *ps)
+{
+	int depth = 0;
+
+	if (ps->tok.type != T_LBRACE)
+		return;
+	do {
+		if (ps->tok.type == T_LBRACE)
+			depth++;
+		else if (ps->tok.type == T_RBRACE)
+			depth--;
+		next(ps);
+	} while (depth > 0 && ps->tok.type != T_END);
+}
+
 static const char *describe(const struct token *t)
 {
 	switch (t->type) {
@@ -446,7 +463,10 @@ static void parse_vm(struct parser *ps, int line)
 
 	if (ps->tok.type != T_STRING && ps->tok.type != T_WORD) {
 		perr(ps, line, "vm needs a name, found %s", describe(&ps->tok));
-		recover(ps, line);
+		if (ps->tok.type == T_LBRACE)
+			skip_block(ps);
+		else
+			recover(ps, line);
 		return;
 	}
 	vc = vm_config_new();
@@ -594,6 +614,10 @@ static void parse_macro(struct parser *ps, const char *name, int line)
 	size_t i;
 
 	next(ps); /* the '=' */
+	if (ps->tok.line != line) {
+		perr(ps, line, "macro %s needs a value on its line", name);
+		return;
+	}
 	if (!take_value(ps, "macro value", value, sizeof(value))) {
 		recover(ps, line);
 		return;
@@ -635,6 +659,10 @@ static void parse_top(struct parser *ps)
 		if (ps->tok.type != T_WORD) {
 			if (ps->tok.type != T_BAD)
 				perr(ps, line, "statement expected, found %s", describe(&ps->tok));
+			if (ps->tok.type == T_LBRACE) {
+				skip_block(ps);
+				continue;
+			}
 			next(ps);
 			recover(ps, line);
 			continue;

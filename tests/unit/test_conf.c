@@ -152,6 +152,21 @@ static void every_error_with_line(struct test *t)
 	    "t.conf:1: unterminated string\nt.conf:2: missing '}' closing vm \"a\" of line 1");
 	ERR("vm a { kernel $nope }\n", "t.conf:1: undefined macro 'nope'");
 	ERR("vm a { kernel \"/k\" } %\n", "t.conf:1: unexpected character '%'");
+	ERR("vm a { kernel \"/k\"\n disk \"/1\"\n disk \"/2\"\n disk \"/3\"\n disk \"/4\"\n disk \"/5\" }",
+	    "t.conf:6: more than 4 disks");
+	ERR("vm a { kernel \"/k\"\n cmdline \"x\"\n cmdline \"y\" }", "t.conf:3: cmdline given twice");
+	ERR("vm a { kernel \"/k\"\n owner root\n owner root }", "t.conf:3: owner given twice");
+	ERR("vm a { bios \"/b\"\n cmdline \"x\" }", "t.conf:1: vm \"a\": cmdline without a kernel");
+	ERR("vm { kernel \"/k\" }", "t.conf:1: vm needs a name, found {");
+	ERR("vm a { kernel \"/k\"\n vnc }", "t.conf:2: vnc needs listen \"ADDRESS:PORT\" and/or password-file \"/path\"");
+	ERR("vm a { kernel \"/k\"\n network { hostfwd tcp 22 }\n}",
+	    "t.conf:2: guest port expected, found }");
+	ERR("vm a { kernel \"/k\"\n network { hostfwd tcp 1 2\n", "t.conf:3: missing '}' closing the network block of line 2\n"
+	    "t.conf:3: missing '}' closing vm \"a\" of line 1");
+	ERR("x = \nvm a { kernel \"/k\" }", "t.conf:1: macro x needs a value on its line");
+	ERR("{ }\n", "t.conf:1: statement expected, found {");
+	ERR("{ vm a { kernel \"/k\" } }\nfrob\n", "t.conf:1: statement expected, found {\n"
+	    "t.conf:2: unknown statement \"frob\"");
 }
 
 static void several_errors_reported(struct test *t)
