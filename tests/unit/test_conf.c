@@ -223,6 +223,41 @@ static void file_errors(struct test *t)
 	config_free(&cfg);
 }
 
+/* Mutated configurations: every outcome is a config or file:line errors. */
+static void fuzz_config(struct test *t)
+{
+	uint32_t rng = 777;
+	char buf[sizeof(good) + 64], err[4096];
+	size_t n, k;
+	int i, j, ok = 0, bad = 0;
+	struct config cfg;
+
+	for (i = 0; i < 3000; i++) {
+		n = sizeof(good) - 1;
+		memcpy(buf, good, n);
+		for (j = 0; j < 1 + i % 6; j++) {
+			rng = rng * 1103515245u + 12345u;
+			k = (rng >> 8) % n;
+			switch ((rng >> 4) % 3) {
+			case 0: buf[k] = "{};\"#$= \nx9M/"[(rng >> 16) % 13]; break;
+			case 1: memmove(buf + k, buf + k + 1, n - k - 1); n--; break;
+			default: buf[k] = (char)(1 + (rng >> 16) % 255); break;
+			}
+		}
+		buf[n] = '\0';
+		config_init(&cfg);
+		if (config_parse_string(&cfg, "f.conf", buf, err, sizeof(err)) == 0) {
+			ok++;
+		} else {
+			bad++;
+			CHECK(t, strncmp(err, "f.conf:", 7) == 0);
+		}
+		config_free(&cfg);
+	}
+	CHECK(t, ok > 10);
+	CHECK(t, bad > 1000);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -234,5 +269,6 @@ int main(int argc, char **argv)
 	RUN(&h, several_errors_reported);
 	RUN(&h, helpers);
 	RUN(&h, file_errors);
+	RUN(&h, fuzz_config);
 	return harness_done(&h);
 }

@@ -363,6 +363,60 @@ static void error_strings(struct test *t)
 	CHECK_STR(t, proto_strerror(12345), "unknown error");
 }
 
+/* Mutated messages through the line splitter and the parser: whatever the
+ * bytes, they must come back as a message or a clean error (ASan watches). */
+static void fuzz_messages(struct test *t)
+{
+	static const char *const seeds[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"start\",\"params\":{\"name\":\"a\",\"wait\":true}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":{\"code\":-32000,\"message\":\"m\",\"data\":[1,2]}}\n",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"state\",\"params\":{\"state\":\"running\"}}\n",
+	};
+	uint32_t rng = 12345;
+	char buf[512], why[128], *line;
+	size_t len, n, k;
+	int i, j, parsed = 0, refused = 0;
+	struct proto_in in;
+	struct proto_msg m;
+
+	proto_in_init(&in, 256);
+	for (i = 0; i < 20000; i++) {
+		const char *seed = seeds[i % 3];
+		n = strlen(seed);
+		memcpy(buf, seed, n);
+		for (j = 0; j < 1 + i % 8; j++) {
+			rng = rng * 1103515245u + 12345u;
+			k = (rng >> 8) % n;
+			switch ((rng >> 4) % 4) {
+			case 0: buf[k] = (char)(rng >> 16); break;                 /* flip a byte */
+			case 1: if (n > 1) { memmove(buf + k, buf + k + 1, n - k - 1); n--; } break; /* drop */
+			case 2: if (n < sizeof(buf) - 1) { memmove(buf + k + 1, buf + k, n - k); n++; } break; /* dup */
+			default: buf[k] = "{}[]\":,\\\n0"[(rng >> 16) % 11]; break; /* structure */
+			}
+		}
+		REQUIRE(t, proto_in_feed(&in, buf, n));
+		for (;;) {
+			enum proto_line r = proto_in_next(&in, &line, &len);
+			if (r == PROTO_LINE_NONE)
+				break;
+			if (r != PROTO_LINE_OK)
+				continue;
+			if (proto_parse(line, len, &m, why, sizeof(why)) == 0) {
+				parsed++;
+				CHECK(t, m.kind != PROTO_REQUEST || m.method);
+			} else {
+				refused++;
+				CHECK(t, why[0] != '\0');
+			}
+			proto_msg_free(&m);
+		}
+	}
+	proto_in_free(&in);
+	/* Both outcomes were exercised, or the mutations were pointless. */
+	CHECK(t, parsed > 100);
+	CHECK(t, refused > 1000);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -379,5 +433,6 @@ int main(int argc, char **argv)
 	RUN(&h, round_trips);
 	RUN(&h, param_errors);
 	RUN(&h, error_strings);
+	RUN(&h, fuzz_messages);
 	return harness_done(&h);
 }
