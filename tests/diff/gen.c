@@ -1310,15 +1310,20 @@ static bool writes_g(const struct form *f)
 static uint8_t seq_reg(struct gen *g, unsigned osz)
 {
 	static const uint8_t ok[] = { R_EAX, R_ECX, R_EDX, R_EBX, R_ESI, R_EDI };
-	return osz == 1 ? (uint8_t)below(g, 8) : ok[below(g, 6)];
+	/* With string instructions in the mix ESI and EDI stay pointers. */
+	return osz == 1 ? (uint8_t)below(g, 8) : ok[below(g, g->seq_strings ? 4 : 6)];
 }
 
 static void gen_sequence(struct gen *g, unsigned *pool, unsigned npool)
 {
 	struct build bb, *b = &bb;
-	if (!begin(b, g, g->code16 ? "random16" : "random", GEN_NO_FORM))
+	if (!begin(b, g, g->code16 ? "random16" : g->seq_strings ? "random_str" : "random", GEN_NO_FORM))
 		return;
 	struct gcase *c = b->c;
+	if (g->seq_strings) {
+		set_reg(b, R_ESI, DIFF_DATA_ADDR + 0x6000 + below(g, 256));
+		set_reg(b, R_EDI, DIFF_DATA_ADDR + 0x9000 + below(g, 256));
+	}
 	set_reg(b, R_EBP, DIFF_DATA_ADDR + 0x8000 + below(g, 64) * 4);
 	patch_random(b, c->w.gpr[R_EBP] - 32, 64);
 	uint32_t undef = 0;
@@ -1356,6 +1361,9 @@ static void gen_sequence(struct gen *g, unsigned *pool, unsigned npool)
 				if (chance(g, 2))
 					continue;       /* less often */
 			if (classify(f) == K_BT && !has_opnd(f, Ib) && chance(g, 2))
+				continue;
+			/* With strings, ESI and EDI are their pointers. */
+			if (g->seq_strings && is(f, "xchg") && (f->op == 0x96 || f->op == 0x97))
 				continue;
 			f = &forms[fi];
 			goto chosen;
@@ -1433,7 +1441,22 @@ chosen:
 			if (i + 1 + skip > maybe_skipped_until)
 				maybe_skipped_until = i + 1 + skip;
 		}
-		emit(b, &p);
+		if (classify(f) == K_STRING) {
+			/* A REP gets its count in the same step: mov ecx, 1-6. */
+			uint8_t rep = 0;
+			if (chance(g, 2))
+				rep = (is(f, "cmps") || is(f, "scas")) && chance(g, 2) ? 0xF2 : 0xF3;
+			if (rep) {
+				byte(b, 0xB9);
+				bytes_le(b, 1 + below(g, 6), 4);
+				byte(b, rep);
+			}
+			if (osz == 2)
+				byte(b, 0x66);
+			byte(b, f->op);
+		} else {
+			emit(b, &p);
+		}
 
 		/* Flag bookkeeping. */
 		uint32_t u = f->fundef, defined = f->fwrite;
@@ -2017,6 +2040,18 @@ int gen_all(struct gen *g, uint64_t seed, unsigned nseq, unsigned scale, const c
 			pool[npool++] = fi;
 	for (unsigned i = 0; i < nseq && npool; i++)
 		gen_sequence(g, pool, npool);
+	/* A third as many with string instructions (ESI/EDI reserved). */
+	unsigned spool[NFORMS * 2], nspool = 0;
+	for (unsigned fi = 0; fi < npool; fi++)
+		spool[nspool++] = pool[fi];
+	for (unsigned fi = 0; fi < NFORMS; fi++)
+		if (classify(&forms[fi]) == K_STRING && !listed(&forms[fi], seq_skip))
+			for (int w = 0; w < 6 && nspool < NFORMS * 2; w++)     /* about one in five */
+				spool[nspool++] = fi;
+	g->seq_strings = true;
+	for (unsigned i = 0; i < nseq / 3 && npool; i++)
+		gen_sequence(g, spool, nspool);
+	g->seq_strings = false;
 	/* A third as many in the 16-bit code segment (32-bit addressing
 	 * through EBP/ESP, which default to the flat SS). */
 	g->code16 = true;

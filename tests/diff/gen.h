@@ -55,6 +55,7 @@ struct gen {
 	bool failed;            /* out of memory or a generator inconsistency */
 	bool code16;            /* generating for the 16-bit code segment */
 	bool based;             /* generating fs:/gs: operands with FS/GS based at the block */
+	bool seq_strings;       /* random sequences with string instructions */
 	unsigned forms_total;   /* forms in insns.def */
 	unsigned forms_tested;  /* forms at least one case exercises */
 	bool *form_used;
