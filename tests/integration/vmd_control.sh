@@ -170,6 +170,36 @@ check stuck_reader_dropped has "$r" 'stuck dropped after'
 check five_hundred_clients has "$r" 'parallel 500'
 check still_alive kill -0 "$VMD_PID"
 
+# Garbage: random bytes and mutated requests on many connections.
+r=$(python3 - "$SOCK" <<'EOF'
+import random, socket, sys
+rnd = random.Random(4242)
+base = b'{"jsonrpc":"2.0","id":1,"method":"status","params":{"name":"a"}}\n'
+for i in range(300):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(2)
+    if i % 3 == 0:
+        data = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 4000)))
+    else:
+        b = bytearray(base * rnd.randrange(1, 5))
+        for _ in range(rnd.randrange(1, 10)):
+            b[rnd.randrange(len(b))] = rnd.choice(b'{}[]":,\\\n\x00\xff0a')
+        data = bytes(b)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+    s.close()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s.sendall(b'{"jsonrpc":"2.0","id":9,"method":"info"}\n')
+print(s.makefile("rb").readline().decode())
+EOF
+)
+check survives_garbage has "$r" '"id":9,"result"'
+check still_alive_after_garbage kill -0 "$VMD_PID"
+
 # vmctl's errors are readable one-liners with script-friendly exit codes.
 V() { "$VMCTL" -s "$SOCK" "$@"; }
 out=$(V pause zz 2>&1); rc=$?
