@@ -104,7 +104,8 @@ t0 = time.monotonic()
 p.stdin.write(b"Z"); p.stdin.flush()
 ok = read_until(b"Z", 5)
 latency = time.monotonic() - t0
-result("input_wakes_guest", ok and latency < 0.2, "%.3f s" % latency)
+# Without the wake-up the guest would sleep up to a second (the idle cap).
+result("input_wakes_guest", ok and latency < 0.5, "%.3f s" % latency)
 p.stdin.write(b"q"); p.stdin.flush()
 read_until(b"exiting", 10)
 rc = p.wait(10)
