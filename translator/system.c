@@ -333,7 +333,13 @@ void h_mov_from_cr(struct cpu *cpu, const struct insn *in)
 	cpu->gpr[in->rm] = v;
 }
 
-#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE)
+/* CR4 bits a P6 has and we honour (MCE and PCE have nothing to enable here:
+ * no machine checks are ever raised, RDPMC is not implemented); OSFXSR
+ * only with the FPU, which provides FXSAVE/FXRSTOR. PAE is refused. */
+#define CR4_MCE (1u << 6)
+#define CR4_PCE (1u << 8)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE)
 
 void h_mov_to_cr(struct cpu *cpu, const struct insn *in)
 {
@@ -353,7 +359,7 @@ void h_mov_to_cr(struct cpu *cpu, const struct insn *in)
 		mmu_flush(cpu, true);
 		break;
 	case 4:
-		if (v & ~CR4_VALID)
+		if (v & ~(CR4_VALID | (cpu->cfg.fpu ? CR4_OSFXSR : 0)))
 			cpu_gp(cpu, 0);
 		if ((v ^ cpu->cr4) & (CR4_PSE | CR4_PGE))
 			mmu_flush(cpu, false);
@@ -411,6 +417,7 @@ void h_ud2(struct cpu *cpu, const struct insn *in)
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
+#define MSR_BIOS_SIGN_ID 0x8b   /* microcode revision: a write clears it, CPUID(1) loads it (0: none) */
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
@@ -437,6 +444,7 @@ void h_rdmsr(struct cpu *cpu, const struct insn *in)
 	switch (cpu->gpr[R_ECX]) {
 	case MSR_TSC: v = cpu_tsc(cpu); break;
 	case MSR_APIC_BASE: v = cpu->apic_base; break;
+	case MSR_BIOS_SIGN_ID: v = 0; break;
 	case MSR_SYSENTER_CS: v = cpu->sysenter_cs; break;
 	case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
 	case MSR_SYSENTER_EIP: v = cpu->sysenter_eip; break;
@@ -459,6 +467,7 @@ void h_wrmsr(struct cpu *cpu, const struct insn *in)
 			cpu_gp(cpu, 0);
 		cpu->apic_base = (uint32_t)v & 0xfffff900u;
 		break;
+	case MSR_BIOS_SIGN_ID: break;   /* no microcode to report */
 	case MSR_SYSENTER_CS: cpu->sysenter_cs = (uint32_t)v & 0xffff; break;
 	case MSR_SYSENTER_ESP: cpu->sysenter_esp = (uint32_t)v; break;
 	case MSR_SYSENTER_EIP: cpu->sysenter_eip = (uint32_t)v; break;
