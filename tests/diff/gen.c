@@ -1027,7 +1027,6 @@ static bool one_case(struct gen *g, unsigned fi, unsigned osz, bool mem, bool a1
 		}
 		break;
 	}
-	(void)ea;
 	emit(b, &p);
 	finish(b);
 	return true;

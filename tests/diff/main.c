@@ -213,7 +213,9 @@ static bool compare(const struct gcase *gc, const struct diff_result *n, const s
 /* objdump's view of the snippet, one instruction per line. */
 static void print_disasm(const struct diff_case *c)
 {
-	char path[] = "/tmp/cpu_diff_code.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/cpu_diff_code.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return;
