@@ -303,7 +303,10 @@ static int daemonize(int *ready_fd)
 		do
 			n = read(p[0], &ok, 1);
 		while (n < 0 && errno == EINTR);
-		_exit(n == 1 && ok == 'r' ? 0 : 1);
+		if (n == 1 && ok == 'r')
+			_exit(0);
+		fprintf(stderr, "vmd: failed to start: see the system log\n");
+		_exit(1);
 	}
 	close(p[0]);
 	if (setsid() < 0)
