@@ -225,7 +225,7 @@ static void print_disasm(const struct diff_case *c)
 		unlink(path);
 		return;
 	}
-	char cmd[256];
+	char cmd[768];
 	bool code16 = (c->flags & DIFF_F_CODE16) != 0;
 	snprintf(cmd, sizeof cmd, "objdump -D -b binary -mi386 %s --adjust-vma=0x%x %s 2>/dev/null",
 	         code16 ? "-Mi8086" : "", code16 ? 0 : DIFF_CODE_ADDR, path);
