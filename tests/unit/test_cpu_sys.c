@@ -424,6 +424,115 @@ static void task_switch_call_and_iret(struct test *t)
 	tm_free(m);
 }
 
+static void x87_through_the_cpu(struct test *t)
+{
+	struct tmachine *m = tm_new(true);
+	REQUIRE(t, m);
+	START32(m, prog_x87, PROG_x87_t_basic);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, OUT), 2);
+	CHECK_EQ(t, m->ram[OUT + 4], 1);                /* FCOMI: pi > 1 */
+	CHECK_EQ(t, (tm_rd32(m, OUT + 8) >> 11) & 7, 0);        /* stack balanced */
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_x87_t_em, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 7);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_em_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_x87_t_ts, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 7);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_ts_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_x87_t_mf, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 16);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_mf_insn);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_x87_t_ferr, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_COUNT), 0);          /* CR0.NE clear: no #MF ... */
+	CHECK_EQ(t, tm_rd32(m, OUT + 20), 1);
+	CHECK_EQ(t, m->ferr, 1);                        /* ... but FERR# */
+	cpu_ignne(m->cpu);
+	CHECK_EQ(t, m->ferr, 0);
+
+	memset(m->ram + 0x7000, 0, 0x1000);
+	tm_flat32(m, PROG_x87_t_pf, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_COUNT), 1);
+	CHECK_EQ(t, tm_rd32(m, REC_ERR), 2);
+	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x301000);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_pf_insn);
+	CHECK_EQ(t, tm_rd32(m, 0x300ffc), 0);           /* double 1.0 after the retry */
+	CHECK_EQ(t, tm_rd32(m, 0x301000), 0x3ff00000);
+	CHECK_EQ(t, (tm_rd32(m, OUT + 24) >> 11) & 7, 0);       /* popped exactly once */
+	tm_free(m);
+}
+
+static void cpuid_msr_tsc(struct test *t)
+{
+	struct tmachine *m = tm_new(true), *n = tm_new(false);
+	REQUIRE(t, m && n);
+	/* cpuid(0) -> [0x7800..], cpuid(1) -> [0x7810..], rdtsc -> [0x7820], rdmsr 0x10 after wrmsr */
+	static const uint8_t code[] = {
+		0x31, 0xc0, 0x0f, 0xa2,                         /* xor eax,eax; cpuid */
+		0xa3, 0x00, 0x78, 0, 0, 0x89, 0x1d, 0x04, 0x78, 0, 0,
+		0x89, 0x15, 0x08, 0x78, 0, 0, 0x89, 0x0d, 0x0c, 0x78, 0, 0,
+		0xb8, 1, 0, 0, 0, 0x0f, 0xa2,                   /* mov eax,1; cpuid */
+		0xa3, 0x10, 0x78, 0, 0, 0x89, 0x15, 0x14, 0x78, 0, 0,
+		0x0f, 0x31,                                     /* rdtsc */
+		0xa3, 0x20, 0x78, 0, 0, 0x89, 0x15, 0x24, 0x78, 0, 0,
+		0xb9, 0x10, 0, 0, 0, 0x31, 0xc0, 0xba, 1, 0, 0, 0, 0x0f, 0x30,  /* wrmsr TSC = 1<<32 */
+		0x0f, 0x32,                                     /* rdmsr */
+		0xa3, 0x28, 0x78, 0, 0, 0x89, 0x15, 0x2c, 0x78, 0, 0,
+		0xf4,
+	};
+	m->now_ns = 2000000000u;
+	START32(m, code, 0x8000);
+	CHECK_EQ(t, cpu_run(m->cpu, 1000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, 0x7804), 0x756e6547);    /* "Genu" */
+	CHECK_EQ(t, tm_rd32(m, 0x7808), 0x49656e69);    /* "ineI" */
+	CHECK_EQ(t, tm_rd32(m, 0x780c), 0x6c65746e);    /* "ntel" */
+	CHECK_EQ(t, (tm_rd32(m, 0x7810) >> 8) & 0xf, 6);        /* family 6 */
+	uint32_t edx = tm_rd32(m, 0x7814);
+	uint32_t need = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) |
+	                (1u << 13) | (1u << 15) | (1u << 24);
+	CHECK_EQ(t, edx & need, need);
+	CHECK_EQ(t, edx & ~need, 0);                    /* nothing we do not implement */
+	CHECK_EQ(t, tm_rd32(m, 0x7820), 2000000000u);   /* 2 s at 1 GHz */
+	CHECK_EQ(t, tm_rd32(m, 0x7824), 0);
+	CHECK_EQ(t, tm_rd32(m, 0x782c), 1);             /* WRMSR TSC took */
+	CHECK_EQ(t, tm_rd32(m, 0x7828), 0);
+
+	START32(n, code, 0x8000);
+	CHECK_EQ(t, cpu_run(n->cpu, 1000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(n, 0x7814) & ((1u << 0) | (1u << 24)), 0);  /* no FPU, no FXSR */
+	tm_free(m);
+	tm_free(n);
+}
+
+static void unknown_msr_faults(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	tm_load(m, LOAD, prog_except, sizeof(prog_except));
+	/* rt_setup, then rdmsr 0x12345: the test uses t_ud's setup by patching its UD bytes */
+	uint32_t at = PROG_except_ud_insn - LOAD;
+	static const uint8_t rdmsr[] = { 0xb9, 0x45, 0x23, 0x01, 0x00, 0x0f, 0x32, 0xf4 };
+	memcpy(m->ram + LOAD + at, rdmsr, sizeof(rdmsr));
+	cpu_phys_written(m->cpu, LOAD + at, sizeof(rdmsr));
+	tm_flat32(m, PROG_except_t_ud, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
+	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_ud_insn + 5);
+	tm_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -448,5 +557,8 @@ int main(int argc, char **argv)
 	RUN(&h, user_page_protection);
 	RUN(&h, v86_mode);
 	RUN(&h, task_switch_call_and_iret);
+	RUN(&h, x87_through_the_cpu);
+	RUN(&h, cpuid_msr_tsc);
+	RUN(&h, unknown_msr_faults);
 	return harness_done(&h);
 }
