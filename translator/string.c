@@ -115,8 +115,85 @@ static bool op_outs(struct cpu *cpu, const struct insn *in)
 	return true;
 }
 
+/* Host pointer for `len` bytes at lin through a current TLB entry, or NULL. */
+static uint8_t *tlb_span(struct cpu *cpu, uint32_t lin, uint32_t len, bool write)
+{
+	const struct tlb_entry *e = &cpu->tlb[cpu_user(cpu)][(lin >> 12) & (TLB_SIZE - 1)];
+	if ((write ? e->vwrite : e->vread) != (lin & ~0xfffu) || (lin & 0xfff) + len > 4096)
+		return NULL;
+	return e->host + (lin & 0xfff);
+}
+
+/*
+ * REP MOVS/STOS forwards with 32-bit addressing: whole runs inside one
+ * source and one destination page are done with memmove/memset through
+ * the TLB's host pointers. Anything unusual (TLB miss, MMIO, a code page,
+ * a segment limit) returns 0 and the per-iteration path does the work,
+ * faults included. Returns the iterations done.
+ */
+static uint32_t rep_bulk(struct cpu *cpu, const struct insn *in, bool movs)
+{
+	unsigned size = in->osz;
+	uint32_t cx = cpu->gpr[R_ECX], di = cpu->gpr[R_EDI], si = cpu->gpr[R_ESI];
+	uint32_t n = cx;
+	uint32_t room = (4096 - ((cpu->seg[S_ES].base + di) & 0xfff)) / size;
+	if (n > room)
+		n = room;
+	if (movs) {
+		room = (4096 - ((cpu->seg[in->seg].base + si) & 0xfff)) / size;
+		if (n > room)
+			n = room;
+	}
+	if (n < 2)
+		return 0;
+	uint32_t bytes = n * size;
+	/* Segment checks for the whole run: its first and last byte. */
+	if (di > cpu->seg_hi[S_ES] - (bytes - 1) || di < cpu->seg_lo[S_ES] || bytes - 1 > cpu->seg_hi[S_ES] ||
+	    !(cpu->seg_rw[S_ES] & 2))
+		return 0;
+	uint8_t *dst = tlb_span(cpu, cpu->seg[S_ES].base + di, bytes, true);
+	if (!dst)
+		return 0;
+	if (movs) {
+		int s = in->seg;
+		if (si > cpu->seg_hi[s] - (bytes - 1) || si < cpu->seg_lo[s] || bytes - 1 > cpu->seg_hi[s] ||
+		    !(cpu->seg_rw[s] & 1))
+			return 0;
+		const uint8_t *src = tlb_span(cpu, cpu->seg[s].base + si, bytes, false);
+		if (!src)
+			return 0;
+		/* Overlap where the source runs ahead of the destination must repeat the pattern, byte by byte as the CPU does. */
+		if (src < dst && src + bytes > dst)
+			return 0;
+		memmove(dst, src, bytes);
+		cpu->gpr[R_ESI] = si + bytes;
+	} else if (size == 1) {
+		memset(dst, (int)(cpu->gpr[R_EAX] & 0xff), bytes);
+	} else {
+		uint32_t v = reg_get(cpu, R_EAX, size);
+		for (uint32_t i = 0; i < bytes; i += size)
+			memcpy(dst + i, &v, size);
+	}
+	cpu->gpr[R_EDI] = di + bytes;
+	cpu->gpr[R_ECX] = cx - n;
+	return n;
+}
+
 static void run_string(struct cpu *cpu, const struct insn *in, string_op op, bool conditional)
 {
+	if (in->rep && in->asz == 4 && !(cpu->eflags & (F_DF | F_TF)) && (op == op_movs || op == op_stos)) {
+		/* Bulk runs, a page at a time, up to a chunk's worth before yielding. */
+		uint32_t done = 0;
+		while (cpu->gpr[R_ECX] && done < 16 * REP_CHUNK) {
+			uint32_t n = rep_bulk(cpu, in, op == op_movs);
+			if (!n)
+				break;
+			done += n;
+		}
+		if (!cpu->gpr[R_ECX])
+			return;
+	}
+
 	if (!in->rep) {
 		op(cpu, in);
 		return;
