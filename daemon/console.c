@@ -147,10 +147,8 @@ void console_close(struct vm *vm)
 		/* Not read again: what it sends now is not for the guest. */
 		client_pause_read(c, true);
 		c->close_after_flush = true;
-		if (proto_out_queued(&c->out) == 0)
+		if (proto_out_queued(&c->out) == 0 || !vmd_watch(c->ev_write, NULL))
 			client_drop(c, "guest console closed");
-		else
-			event_add(c->ev_write, NULL);
 	}
 }
 
@@ -217,7 +215,7 @@ void console_client_input(struct client *c, const char *data, size_t n)
 	}
 	if (take && proto_out_push(&con->to_guest, data, take)) {
 		proto_in_drop(&c->in, take);
-		event_add(con->ev_write, NULL);
+		(void)vmd_watch(con->ev_write, NULL);
 	}
 	/* What did not fit stays in the client's input buffer; stop reading
 	 * it until the guest has taken the queue. */

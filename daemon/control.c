@@ -33,8 +33,8 @@ void client_send(struct client *c, struct json_object *msg)
 	if (!c->dead) {
 		if (!proto_out_send(&c->out, msg))
 			client_drop(c, "output queue full (client not reading)");
-		else
-			event_add(c->ev_write, NULL);
+		else if (!vmd_watch(c->ev_write, NULL))
+			client_drop(c, "cannot watch the client");
 	}
 	json_object_put(msg);
 }
@@ -45,8 +45,8 @@ void client_push_raw(struct client *c, const void *data, size_t n)
 		return;
 	if (!proto_out_push(&c->out, data, n))
 		client_drop(c, "output queue full (client not reading)");
-	else
-		event_add(c->ev_write, NULL);
+	else if (!vmd_watch(c->ev_write, NULL))
+		client_drop(c, "cannot watch the client");
 }
 
 void client_reply(struct client *c, struct json_object *id, struct json_object *result)
@@ -78,8 +78,8 @@ void client_pause_read(struct client *c, bool pause)
 	c->read_paused = pause;
 	if (pause)
 		event_del(c->ev_read);
-	else
-		event_add(c->ev_read, NULL);
+	else if (!vmd_watch(c->ev_read, NULL))
+		client_drop(c, "cannot watch the client");
 }
 
 /* Marks c dead now (no more I/O) and frees it from the reaper, so no
@@ -110,8 +110,7 @@ static void client_free(struct client *c)
 	d->nclients--;
 	free(c);
 	if (d->accept_paused) {
-		d->accept_paused = false;
-		event_add(d->ev_listen, NULL);
+		d->accept_paused = !vmd_watch(d->ev_listen, NULL);
 	}
 }
 
@@ -141,8 +140,8 @@ void control_event(struct vmd *d, struct json_object *params)
 		if (c->subscribed && !c->dead && !c->console_vm) {
 			if (!proto_out_send(&c->out, msg))
 				client_drop(c, "event queue full (client not reading)");
-			else
-				event_add(c->ev_write, NULL);
+			else if (!vmd_watch(c->ev_write, NULL))
+				client_drop(c, "cannot watch the client");
 		}
 	json_object_put(msg);
 }

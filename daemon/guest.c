@@ -358,7 +358,7 @@ const char *guest_call(struct vm *vm, const char *method, struct json_object *pa
 	call->next = vm->calls;
 	vm->calls = call;
 	vm->ncalls++;
-	event_add(vm->ev_ctl_write, NULL);
+	(void)vmd_watch(vm->ev_ctl_write, NULL);
 	return NULL;
 }
 
@@ -438,7 +438,7 @@ static void handle_ctl_line(struct vm *vm, char *line, size_t len)
 		/* The guest has nothing to ask vmd (yet): say so. */
 		struct json_object *e = proto_error(m.id, PROTO_ERR_METHOD_NOT_FOUND, NULL, NULL);
 		if (e && proto_out_send(&vm->ctl_out, e))
-			event_add(vm->ev_ctl_write, NULL);
+			(void)vmd_watch(vm->ev_ctl_write, NULL);
 		json_object_put(e);
 	} else {
 		for (call = vm->calls; call; call = call->next)

@@ -5,6 +5,7 @@
  */
 #include "daemon/vmd.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,14 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool vmd_watch(struct event *ev, const struct timeval *tv)
+{
+	if (event_add(ev, tv) == 0)
+		return true;
+	log_err("libevent could not watch an event: %s", strerror(errno));
+	return false;
 }
 
 const char *vm_state_name(enum vm_state s)
@@ -335,7 +344,7 @@ static void stop_call_done(struct vm *vm, struct guest_call *call, struct proto_
 	if ((failure || (reply && reply->kind == PROTO_ERROR)) && vm->stop_phase == 1 && vm->pid) {
 		log_info("vm %s: powerdown failed (%s): quitting it", vm->cfg->name,
 			 failure ? failure : reply->message);
-		evtimer_add(vm->stop_timer, &now);
+		vmd_watch(vm->stop_timer, &now);
 	}
 }
 
@@ -351,7 +360,7 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 		vm->stop_phase = 2;
 		if (guest_call(vm, "quit", NULL, NULL, NULL, stop_call_done))
 			log_warn("vm %s: could not send quit", vm->cfg->name);
-		evtimer_add(vm->stop_timer, &grace);
+		vmd_watch(vm->stop_timer, &grace);
 	} else if (vm->stop_phase == 2) {
 		log_warn("vm %s: did not quit in %d s: killing it", vm->cfg->name, GUEST_QUIT_GRACE_S);
 		vm->stop_phase = 3;
@@ -374,7 +383,7 @@ void vm_begin_stop(struct vm *vm, bool force, int grace_s)
 		if (vm->stop_phase >= 2)
 			return;
 		vm->stop_phase = 1; /* the timer fires at once and sends quit */
-		evtimer_add(vm->stop_timer, &tv);
+		vmd_watch(vm->stop_timer, &tv);
 		return;
 	}
 	if (vm->stop_phase >= 1)
@@ -382,5 +391,5 @@ void vm_begin_stop(struct vm *vm, bool force, int grace_s)
 	vm->stop_phase = 1;
 	if (guest_call(vm, "powerdown", NULL, NULL, NULL, stop_call_done))
 		tv.tv_sec = 0; /* cannot ask: go straight to quit */
-	evtimer_add(vm->stop_timer, &tv);
+	vmd_watch(vm->stop_timer, &tv);
 }

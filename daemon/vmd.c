@@ -112,8 +112,8 @@ static void begin_shutdown(struct vmd *d, bool force)
 		d->ev_shutdown_timer = evtimer_new(d->base, shutdown_timer_cb, d);
 		tv.tv_sec = d->cfg.shutdown_timeout + GUEST_QUIT_GRACE_S + 2;
 		tv.tv_usec = 0;
-		if (d->ev_shutdown_timer)
-			evtimer_add(d->ev_shutdown_timer, &tv);
+		if (!d->ev_shutdown_timer || !vmd_watch(d->ev_shutdown_timer, &tv))
+			log_err("no shutdown deadline: guests that do not stop are not killed");
 	}
 	vmd_check_shutdown_done(d);
 }
@@ -321,9 +321,8 @@ static int daemonize(int *ready_fd)
 	fd = open("/dev/null", O_RDWR);
 	if (fd < 0)
 		return -1;
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return -1;
 	if (fd > 2)
 		close(fd);
 	*ready_fd = p[1];

@@ -171,6 +171,9 @@ struct vmd {
 };
 
 uint64_t now_ns(void);
+/* event_add that logs a failure (libevent fails only without memory or
+ * with a broken backend); returns false then, for callers that can react. */
+bool vmd_watch(struct event *ev, const struct timeval *tv);
 
 /* control.c */
 int control_listen(struct vmd *d, char *err, size_t errlen);
