@@ -22,3 +22,17 @@ $(VGAFONT_O): $(VGAFONT_C)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBMACHINE): $(VGAFONT_O)
+
+# display-feed: a VGA without a CPU behind the real display link, for the
+# VNC integration tests and bench/display.sh (see bench/display_feed.c).
+DISPLAY_FEED := $(O)/bench/display-feed
+
+$(O)/bench/display_feed.o: bench/display_feed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkgcflags,$(PKGS)) -c $< -o $@
+
+$(DISPLAY_FEED): $(O)/bench/display_feed.o $(O)/guest/display.o $(LIBMACHINE) $(LIBTRANSLATOR) $(LIBPROTO) $(LIBUTIL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,libevent zlib) -lm
+
+all: $(DISPLAY_FEED)
+-include $(O)/bench/display_feed.d
