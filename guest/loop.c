@@ -193,10 +193,16 @@ static void run_slice(struct guest *g)
 	window = deadline > now ? deadline - now : 0;
 	if (window > SLICE_MAX_NS)
 		window = SLICE_MAX_NS;
+	update_trace(g, now);
+	/* The trace window's edges end slices too, so a short window is not stepped over. */
+	if (g->trace) {
+		uint64_t edge = g->tracing ? g->opt.trace_to : g->opt.trace_from;
+		if (edge > now && edge - now < window)
+			window = edge - now;
+	}
 	budget = (uint64_t)((double)window * g->ips_per_ns);
 	if (budget < SLICE_MIN_INSNS)
 		budget = SLICE_MIN_INSNS;
-	update_trace(g, now);
 
 	insns0 = cpu_insn_count(pc->cpu);
 	t0 = host_monotonic_ns();
@@ -209,6 +215,7 @@ static void run_slice(struct guest *g)
 		double rate = (double)done / (double)dt;
 		g->ips_per_ns = 0.75 * g->ips_per_ns + 0.25 * rate;
 	}
+	serial_push(g->serial);
 	/*
 	 * One timers_run per slice: a timer that fell far behind (the process
 	 * was descheduled) fires once and re-phases itself, not once per

@@ -18,6 +18,8 @@
 
 enum serial_kind { SERIAL_STDIO, SERIAL_FD, SERIAL_UNIX };
 
+#define SERIAL_PUSH_AT 4096u
+
 struct serial {
 	struct event_base *base;
 	enum serial_kind kind;
@@ -146,7 +148,17 @@ static void serial_tx(void *opaque, const uint8_t *buf, size_t len)
 		s->len += n;
 		i += n;
 	}
-	if (!s->writing)
+	/*
+	 * A write(2) per byte would cost more than the guest's work: bytes wait
+	 * for serial_push() after the CPU slice, unless a good chunk piled up.
+	 */
+	if (!s->writing && s->len >= SERIAL_PUSH_AT)
+		flush_some(s);
+}
+
+void serial_push(struct serial *s)
+{
+	if (s->len && !s->writing)
 		flush_some(s);
 }
 

@@ -25,6 +25,8 @@ struct serial *serial_new(struct event_base *base, const char *spec, char *err, 
 struct ns16550_backend serial_backend(struct serial *s);
 /* Connects the UART once the board exists; `wake` is called when input arrived. */
 void serial_attach(struct serial *s, struct ns16550 *uart, void (*wake)(void *), void *opaque);
+/* Starts writing what the guest sent (the loop calls it after each CPU slice). */
+void serial_push(struct serial *s);
 /* Writes what is buffered, waiting at most timeout_ms (at exit). */
 void serial_flush(struct serial *s, int timeout_ms);
 uint64_t serial_dropped(const struct serial *s);

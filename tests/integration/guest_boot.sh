@@ -64,3 +64,14 @@ PY
 "$G" -m 3585M -k "$K" </dev/null >/dev/null 2>"$T_TMP/e4"; rc=$?
 check too_much_memory [ "$rc" = 2 ]
 check too_much_memory_message grep -q "out of range" "$T_TMP/e4"
+# A window in the middle of the run: a guest woken by 100 Hz timer ticks
+# shows the interrupts and its handler for that part only.
+timeout 60 "$G" -m 32M -k "$K" -a "ticks=30 exit=1" --debug-exit --trace "$T_TMP/trace3" \
+	--trace-from 100000000 --trace-to 200000000 </dev/null >/dev/null 2>&1
+trace_lines=$(wc -l <"$T_TMP/trace3")
+irqs=$(grep -c "^irq vector 0x20" "$T_TMP/trace3")
+partial_trace() {
+	[ "$irqs" -ge 5 ] && [ "$irqs" -le 15 ] && ! grep -q "^0010:$entry" "$T_TMP/trace3"
+}
+check trace_middle_window partial_trace
+[ "$irqs" -ge 5 ] && [ "$irqs" -le 15 ] || echo "note: $irqs timer interrupts in $trace_lines trace lines"
