@@ -414,6 +414,7 @@ void cpu_save(const struct cpu *ccpu, struct sbuf *sb)
 	sbuf_put_bool(sb, cpu->halted);
 	sbuf_put_bool(sb, cpu->ferr_asserted);
 	sbuf_put_u64(sb, cpu->icount);
+	sbuf_put_u8(sb, cpu->cpl);
 	sbuf_end(sb, mark);
 	x87_save(&cpu->fpu, sb);
 }
@@ -462,8 +463,13 @@ int cpu_load(struct cpu *cpu, struct sbuf *sb)
 	bool halted = sbuf_get_bool(sb);
 	bool ferr = sbuf_get_bool(sb);
 	uint64_t icount = sbuf_get_u64(sb);
+	uint8_t cpl = sbuf_get_u8(sb);
 	if (!sbuf_close(sb) || sb->error)
 		return -1;
+	if (cpl > 3) {
+		sbuf_fail(sb, "cpu: bad CPL %u", cpl);
+		return -1;
+	}
 	struct x87 fpu;
 	if (x87_load(&fpu, sb) != 0 || sb->error)
 		return -1;
@@ -478,6 +484,8 @@ int cpu_load(struct cpu *cpu, struct sbuf *sb)
 	cpu->ferr_asserted = ferr;
 	cpu->icount = icount;
 	cpu->fpu = fpu;
+	cpu->cpl = cpl;
+	cpu_update_mode(cpu);
 	mmu_flush(cpu, false);
 	tb_flush_all(cpu);
 	return 0;

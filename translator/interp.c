@@ -660,8 +660,6 @@ void h_cmov(struct cpu *cpu, const struct insn *in)
 	uint32_t v = e_read(cpu, in, in->osz);
 	if (cpu_cond(cpu, in->arg))
 		reg_set(cpu, in->reg, in->osz, v);
-	else if (in->osz == 4)
-		reg_set(cpu, in->reg, 4, cpu->gpr[in->reg]);
 }
 
 void h_bswap(struct cpu *cpu, const struct insn *in)

@@ -533,6 +533,27 @@ static void unknown_msr_faults(struct test *t)
 	tm_free(m);
 }
 
+static void a20_gate(struct test *t)
+{
+	struct tmachine *m = tm_new(false);
+	REQUIRE(t, m);
+	/* mov ax,0xffff; mov ds,ax; mov byte [0x10],0x55; hlt  (FFFF:0010 = 0x100000) */
+	static const uint8_t code[] = { 0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xc6, 0x06, 0x10, 0x00, 0x55, 0xf4 };
+	tm_load(m, LOAD, code, sizeof(code));
+	tm_real(m, LOAD, 0x7c00);
+	cpu_set_a20(m->cpu, false);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->ram[0], 0x55);                   /* wrapped to 0 */
+	CHECK_EQ(t, m->ram[0x100000], 0);
+	m->ram[0] = 0;
+	tm_real(m, LOAD, 0x7c00);
+	cpu_set_a20(m->cpu, true);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	CHECK_EQ(t, m->ram[0], 0);
+	CHECK_EQ(t, m->ram[0x100000], 0x55);
+	tm_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -560,5 +581,6 @@ int main(int argc, char **argv)
 	RUN(&h, x87_through_the_cpu);
 	RUN(&h, cpuid_msr_tsc);
 	RUN(&h, unknown_msr_faults);
+	RUN(&h, a20_gate);
 	return harness_done(&h);
 }
