@@ -24,16 +24,28 @@ void console_init(struct console *con)
 	proto_out_init(&con->to_guest, CONSOLE_IN_MAX);
 }
 
-void console_open(struct vm *vm, int fd)
+bool console_open(struct vm *vm, int fd)
 {
 	struct console *con = &vm->console;
 	struct event_base *base = vm->vmd->base;
 
-	con->fd = fd;
 	con->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, con_read_cb, vm);
 	con->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, con_write_cb, vm);
-	if (!con->ev_read || !con->ev_write || event_add(con->ev_read, NULL) < 0)
-		log_err("vm %s: libevent could not watch the console", vm->cfg->name);
+	if (!con->ev_read || !con->ev_write) {
+		if (con->ev_read)
+			event_free(con->ev_read);
+		if (con->ev_write)
+			event_free(con->ev_write);
+		con->ev_read = con->ev_write = NULL;
+		return false;
+	}
+	con->fd = fd;
+	return true;
+}
+
+bool console_start(struct vm *vm)
+{
+	return vmd_watch(vm->console.ev_read, NULL);
 }
 
 static void history_add(struct console *con, const char *p, size_t n)

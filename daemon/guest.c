@@ -198,6 +198,7 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	pid_t pid;
 	struct vmd *d = vm->vmd;
 	struct run_as who;
+	bool watched;
 
 	if (vm->pending_cfg) {
 		vm_config_free(vm->cfg);
@@ -223,6 +224,20 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
+	/* Everything that can fail is done before fork: a guest process
+	 * never runs without vmd watching it. */
+	vm->ev_ctl_read = event_new(d->base, ctl[0], EV_READ | EV_PERSIST, ctl_read_cb, vm);
+	vm->ev_ctl_write = event_new(d->base, ctl[0], EV_WRITE | EV_PERSIST, ctl_write_cb, vm);
+	vm->ev_err = event_new(d->base, errp[0], EV_READ | EV_PERSIST, err_read_cb, vm);
+	if (!vm->ev_ctl_read || !vm->ev_ctl_write || !vm->ev_err) {
+		snprintf(err, errlen, "libevent: out of memory");
+		goto fail;
+	}
+	if (!console_open(vm, con[0])) {
+		snprintf(err, errlen, "libevent: out of memory");
+		goto fail;
+	}
+	con[0] = -1; /* the console owns it now */
 	memset(&who, 0, sizeof(who));
 	if (geteuid() == 0 && vm->cfg->has_owner_uid && vm->cfg->owner_uid != 0) {
 		struct passwd *pw = getpwuid(vm->cfg->owner_uid);
@@ -246,18 +261,12 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	close(con[1]);
 	close(errp[1]);
 	set_nonblock(ctl[0]);
-	set_nonblock(con[0]);
+	set_nonblock(vm->console.fd);
 	set_nonblock(errp[0]);
 	vm->pid = pid;
 	vm->ctl_fd = ctl[0];
 	vm->err_fd = errp[0];
-	vm->ev_ctl_read = event_new(d->base, vm->ctl_fd, EV_READ | EV_PERSIST, ctl_read_cb, vm);
-	vm->ev_ctl_write = event_new(d->base, vm->ctl_fd, EV_WRITE | EV_PERSIST, ctl_write_cb, vm);
-	vm->ev_err = event_new(d->base, vm->err_fd, EV_READ | EV_PERSIST, err_read_cb, vm);
-	if (!vm->ev_ctl_read || !vm->ev_ctl_write || !vm->ev_err ||
-	    event_add(vm->ev_ctl_read, NULL) < 0 || event_add(vm->ev_err, NULL) < 0)
-		log_err("vm %s: libevent could not watch the guest's fds", vm->cfg->name);
-	console_open(vm, con[0]);
+	watched = vmd_watch(vm->ev_ctl_read, NULL) && vmd_watch(vm->ev_err, NULL) && console_start(vm);
 	vm->last_stderr[0] = '\0';
 	vm->shutdown_reason[0] = '\0';
 	vm->shutdown_code = 0;
@@ -267,13 +276,28 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	vm->started_ns = now_ns();
 	vm_set_state(vm, VM_STARTING);
 	log_info("vm %s: started guest process %d", vm->cfg->name, (int)pid);
+	if (!watched) {
+		/* Unwatched, it would run unsupervised: end it now. */
+		snprintf(vm->cause, sizeof(vm->cause), "vmd could not watch the guest process");
+		vm->kill_requested = true;
+		guest_kill(vm);
+		return 0;
+	}
 	if (guest_call(vm, "status", NULL, NULL, NULL, start_status_done))
 		log_warn("vm %s: could not ask the new guest process for its status", vm->cfg->name);
 	return 0;
 fail:
 	argv_free(&a);
+	if (vm->ev_ctl_read)
+		event_free(vm->ev_ctl_read);
+	if (vm->ev_ctl_write)
+		event_free(vm->ev_ctl_write);
+	if (vm->ev_err)
+		event_free(vm->ev_err);
+	vm->ev_ctl_read = vm->ev_ctl_write = vm->ev_err = NULL;
+	console_close(vm); /* closes the console's end if it took it */
 	if (ctl[0] >= 0) { close(ctl[0]); close(ctl[1]); }
-	if (con[0] >= 0) { close(con[0]); close(con[1]); }
+	if (con[1] >= 0) { if (con[0] >= 0) close(con[0]); close(con[1]); }
 	if (errp[0] >= 0) { close(errp[0]); close(errp[1]); }
 	return -1;
 }

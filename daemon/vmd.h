@@ -219,7 +219,10 @@ void guest_reap(struct vmd *d);
 
 /* console.c */
 void console_init(struct console *con);
-void console_open(struct vm *vm, int fd);
+/* Takes fd (the vmd end of the guest's serial socketpair); false without
+ * memory (fd not taken). console_start then begins reading it. */
+bool console_open(struct vm *vm, int fd);
+bool console_start(struct vm *vm);
 void console_close(struct vm *vm);
 /* Switches c to raw console mode after the history; for a guest without
  * a process, sends the history and ends the connection. */

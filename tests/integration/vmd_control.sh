@@ -263,3 +263,15 @@ check fd_budget_after has "$r" 'after: 0 True'
 kill -TERM "$SMALL_PID"
 wait_for 5 bash -c "! kill -0 $SMALL_PID" && pass small_exits || fail small_exits
 grep -q 'error' "$T_TMP/vmd.log" && { fail log_clean "$(grep error "$T_TMP/vmd.log" | head -3)"; } || pass log_clean
+
+# A guest binary that is missing: start fails with the reason, state unchanged.
+sed 's|^guest-binary .*|guest-binary "/nonexistent/vmd-guest"|' "$T_TMP/vmd.conf" >"$T_TMP/nobin.conf"
+"$VMD" -d -f "$T_TMP/nobin.conf" -s "$T_TMP/nobin.sock" 2>/dev/null &
+NB_PID=$!
+T_PIDS+=("$NB_PID")
+wait_for 5 test -S "$T_TMP/nobin.sock"
+out=$("$VMCTL" -s "$T_TMP/nobin.sock" start a 2>&1)
+check missing_guest_binary test "$out" = "vmctl: cannot start vm a: guest binary /nonexistent/vmd-guest: No such file or directory"
+out=$("$VMCTL" -s "$T_TMP/nobin.sock" --json status a | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+check missing_guest_binary_state test "$out" = defined
+kill -TERM "$NB_PID"
