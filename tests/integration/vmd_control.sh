@@ -274,4 +274,4 @@ out=$("$VMCTL" -s "$T_TMP/nobin.sock" start a 2>&1)
 check missing_guest_binary test "$out" = "vmctl: cannot start vm a: guest binary /nonexistent/vmd-guest: No such file or directory"
 out=$("$VMCTL" -s "$T_TMP/nobin.sock" --json status a | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
 check missing_guest_binary_state test "$out" = defined
-kill -TERM "$NB_PID"
+kill -TERM "$NB_PID"; wait "$NB_PID"
