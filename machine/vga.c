@@ -457,8 +457,11 @@ void vga_vbe_write(struct vga *v, uint16_t index, uint16_t value)
 			r[VBE_DISPI_INDEX_Y_OFFSET] = 0;
 			if (r[VBE_DISPI_INDEX_XRES] == 0 || r[VBE_DISPI_INDEX_YRES] == 0 || !vbe_layout(v)) {
 				memcpy(r, old, sizeof(old));
-				log_warn("vga: VBE mode %ux%ux%u refused", r[VBE_DISPI_INDEX_XRES],
+				/* Once: a guest must not be able to flood the log. */
+				if (!v->warned_mode)
+					log_warn("vga: VBE mode %ux%ux%u refused", r[VBE_DISPI_INDEX_XRES],
 				         r[VBE_DISPI_INDEX_YRES], r[VBE_DISPI_INDEX_BPP]);
+				v->warned_mode = true;
 				break;
 			}
 			if (!(value & VBE_DISPI_NOCLEARMEM))

@@ -115,6 +115,7 @@ struct vga {
 	bool lfb_written;               /* a page went out for writing since the last frame */
 	uint8_t blink_phase;            /* cursor/blink phase last rendered */
 	bool rendered_once;
+	bool warned_mode;               /* a refused VBE mode was logged */
 	uint8_t tile_dirty[VGA_TILES_Y][VGA_TILES_X / 8 + 1];
 	uint64_t renders;               /* frames actually redrawn */
 };

@@ -673,6 +673,52 @@ static void png_decodes_back(struct test *t)
 	CHECK(t, vga_png_encode(img, 0, H, W, &png, &len) != 0);
 }
 
+/* A hostile guest: random register, window, VBE and BAR2 accesses with a
+ * render after each batch. Nothing may crash (ASan build) and the picture
+ * stays within the framebuffer. */
+static void hostile_guest_random_accesses(struct test *t)
+{
+	struct rig *r = rig_new();
+	REQUIRE(t, r);
+	const uint8_t pirqs[4] = { 10, 10, 11, 11 };
+	REQUIRE(t, pci_bus_assign_resources(&r->pci, 0xc000, 0xfeff, 0xe0000000, 0xfebfffff, pirqs) == 0);
+	uint32_t bar2 = pci_config_read(&r->pci, PCI_DEVFN(2, 0), PCI_BAR0 + 8, 4) & ~0xfu;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned batch = 0; batch < 300; batch++) {
+		for (unsigned i = 0; i < 200; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			uint32_t a = (uint32_t)(x >> 8), val = (uint32_t)(x >> 32);
+			switch (x & 7) {
+			case 0: case 1:
+				iobus_write(&r->io, (uint16_t)(0x3b0 + a % 0x30), val & 0xff, 1 + (a >> 20) % 2);
+				break;
+			case 2:
+				(void)iobus_read(&r->io, (uint16_t)(0x3b0 + a % 0x30), 1);
+				break;
+			case 3:
+				iobus_write(&r->io, 0x1ce, a % 12, 2);
+				iobus_write(&r->io, 0x1cf, val & 0xffff, 2);
+				break;
+			case 4:
+				mmiobus_write(&r->mmio, 0xa0000 + a % 0x20000, val, 1u << (a >> 28) % 3);
+				break;
+			case 5:
+				(void)mmiobus_read(&r->mmio, 0xa0000 + a % 0x20000, 4);
+				break;
+			default:
+				mmiobus_write(&r->mmio, bar2 + a % VGA_MMIO_BAR_SIZE, val, 1u << (a >> 28) % 3);
+				break;
+			}
+		}
+		clock_advance(&r->clock, 1000000);
+		vga_render(&r->vga);
+		CHECK(t, r->vga.width <= VGA_MAX_WIDTH && r->vga.height <= VGA_MAX_HEIGHT);
+	}
+	rig_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -693,5 +739,6 @@ int main(int argc, char **argv)
 	RUN(&h, save_load_round_trip);
 	RUN(&h, keysym_table);
 	RUN(&h, png_decodes_back);
+	RUN(&h, hostile_guest_random_accesses);
 	return harness_done(&h);
 }
