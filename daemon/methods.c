@@ -449,6 +449,7 @@ static void forward(struct client *c, struct json_object *id, struct json_object
 		    const char *method, unsigned from)
 {
 	struct vm *vm = target(c, id, params, true);
+	const char *why;
 
 	if (!vm)
 		return;
@@ -457,8 +458,7 @@ static void forward(struct client *c, struct json_object *id, struct json_object
 			     vm->cfg->name, vm_state_name(vm->state));
 		return;
 	}
-	const char *why = guest_call(vm, method, NULL, c, id, forward_done);
-
+	why = guest_call(vm, method, NULL, c, id, forward_done);
 	if (why)
 		client_error(c, id, PROTO_ERR_GUEST_FAILURE, "vm %s: %s", vm->cfg->name, why);
 }
