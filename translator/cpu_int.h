@@ -59,6 +59,9 @@ enum cc_op {
 	CC_LOGIC,       /* CF = OF = AF = 0 */
 	CC_INC,         /* CF kept in cc_cf */
 	CC_DEC,
+	CC_SHL,         /* shifts: a = operand, b = count (1-31), res = result */
+	CC_SHR,
+	CC_SAR,
 };
 
 #define TLB_BITS 8
@@ -229,7 +232,7 @@ static inline bool cond_fast(struct cpu *cpu, unsigned cc)
 		default: return cpu_cond_slow(cpu, cc);
 		}
 		break;
-	case CC_ADD: case CC_INC: case CC_DEC:
+	case CC_ADD: case CC_INC: case CC_DEC: case CC_SHL: case CC_SHR: case CC_SAR:
 		switch (cc >> 1) {
 		case 2: r = res == 0; break;
 		case 4: r = sign; break;

@@ -144,6 +144,24 @@ static void h_pop_r32(struct cpu *cpu, const struct insn *in)
 	cpu->gpr[in->reg] = v;
 }
 
+/* Shifts of a 32-bit register by an immediate (in->imm; 1 for the D1 forms) or by CL. */
+#define SHIFT(name, cnt, expr, op) \
+static void h_##name(struct cpu *cpu, const struct insn *in) \
+{ \
+	uint32_t c = (cnt) & 31, a = cpu->gpr[in->rm]; \
+	if (!c) \
+		return; \
+	uint32_t r = expr; \
+	cpu->gpr[in->rm] = r; \
+	cc_set(cpu, op, 4, a, c, r); \
+}
+SHIFT(shl_ri32, in->imm, a << c, CC_SHL)
+SHIFT(shr_ri32, in->imm, a >> c, CC_SHR)
+SHIFT(sar_ri32, in->imm, (uint32_t)((int32_t)a >> c), CC_SAR)
+SHIFT(shl_rc32, cpu->gpr[R_ECX], a << c, CC_SHL)
+SHIFT(shr_rc32, cpu->gpr[R_ECX], a >> c, CC_SHR)
+SHIFT(sar_rc32, cpu->gpr[R_ECX], (uint32_t)((int32_t)a >> c), CC_SAR)
+
 /* Jcc with a 32-bit operand size, one per condition so it inlines. */
 #define JCC(cc) \
 static void h_jcc_##cc(struct cpu *cpu, const struct insn *in) \
@@ -232,6 +250,16 @@ insn_fn fastpath_select(struct insn *in, insn_fn generic)
 		return h_load8_zx32;
 	if (generic == h_lea)
 		return h_lea32;
+	if (generic == h_shift && !in->is_mem && in->arg >= 4) {
+		static const insn_fn by_imm[4] = { h_shl_ri32, h_shr_ri32, h_shl_ri32, h_sar_ri32 };
+		static const insn_fn by_cl[4] = { h_shl_rc32, h_shr_rc32, h_shl_rc32, h_sar_rc32 };
+		switch (in->op) {
+		case 0xc1: return by_imm[in->arg - 4];
+		case 0xd1: in->imm = 1; return by_imm[in->arg - 4];
+		case 0xd3: return by_cl[in->arg - 4];
+		default: return generic;
+		}
+	}
 	if (generic == h_jcc && f->opnd[0] != NONE)
 		return jcc_fns[in->arg];
 	if (generic == h_inc && in->op >= 0x40 && in->op < 0x48)

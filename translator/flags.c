@@ -55,6 +55,20 @@ static uint32_t lazy_flags(const struct cpu *cpu)
 		if ((r & size_mask(size)) == sb - 1)
 			f |= F_OF;
 		return f;
+	case CC_SHL: {
+		unsigned bits = size * 8;
+		uint32_t cf = (uint32_t)(((uint64_t)a << b) >> bits) & 1;
+		return szp(r, size) | cf | ((((r & sb) != 0) ^ cf) ? F_OF : 0);
+	}
+	case CC_SHR: {
+		uint32_t cf = b > size * 8u ? 0 : (a >> (b - 1)) & 1;
+		return szp(r, size) | cf | ((a & sb) ? F_OF : 0);
+	}
+	case CC_SAR: {
+		unsigned bits = size * 8;
+		int64_t v = sext_size(a, size);
+		return szp(r, size) | ((uint32_t)(v >> (b >= bits ? bits - 1 : b - 1)) & 1);
+	}
 	case CC_EFLAGS:
 	default:
 		return cpu->eflags & ARITH;

@@ -382,7 +382,25 @@ void h_shift(struct cpu *cpu, const struct insn *in)
 	uint32_t a = rmw_read(cpu, in, size, &d, true);
 	if (!count)
 		return;
-	uint32_t r, f, cf = cpu_get_cf(cpu) ? 1 : 0;
+	uint32_t r, f, cf;
+	if (in->arg >= 4) {
+		/* Shifts: flags stay lazy. */
+		enum cc_op op;
+		if (in->arg == 5) {
+			r = count >= bits ? 0 : (a >> count);
+			op = CC_SHR;
+		} else if (in->arg == 7) {
+			r = (uint32_t)(sx(a, size) >> (count >= bits ? bits - 1 : count)) & m;
+			op = CC_SAR;
+		} else {
+			r = (uint32_t)((uint64_t)a << count) & m;
+			op = CC_SHL;
+		}
+		rmw_write(cpu, in, size, &d, r);
+		cc_set(cpu, op, size, a, count, r);
+		return;
+	}
+	cf = cpu_get_cf(cpu) ? 1 : 0;
 	uint32_t old = cpu_get_flags(cpu);
 	switch (in->arg) {
 	case 0: {       /* ROL */
@@ -409,7 +427,7 @@ void h_shift(struct cpu *cpu, const struct insn *in)
 		f = (old & ~(F_CF | F_OF)) | cf | ((((r & sb) != 0) ^ cf) ? F_OF : 0);
 		break;
 	}
-	case 3: {       /* RCR */
+	default: {      /* RCR */
 		unsigned c = count % (bits + 1);
 		uint32_t of = (((a & sb) != 0) ^ cf) ? F_OF : 0;
 		uint64_t v = ((uint64_t)cf << bits) | a;
@@ -420,33 +438,9 @@ void h_shift(struct cpu *cpu, const struct insn *in)
 		f = (old & ~(F_CF | F_OF)) | cf | of;
 		break;
 	}
-	case 4: case 6: {       /* SHL/SAL */
-		uint64_t v = (uint64_t)a << count;
-		r = (uint32_t)v & m;
-		cf = (uint32_t)(v >> bits) & 1;
-		f = szp_of(r, size) | cf | ((((r & sb) != 0) ^ cf) ? F_OF : 0);
-		break;
-	}
-	case 5: {       /* SHR */
-		r = count >= bits ? 0 : (a >> count);
-		cf = count > bits ? 0 : (a >> (count - 1)) & 1;
-		f = szp_of(r, size) | cf | ((a & sb) ? F_OF : 0);
-		break;
-	}
-	default: {      /* SAR */
-		int64_t v = sx(a, size);
-		unsigned c = count >= bits ? bits - 1 : count;
-		r = (uint32_t)(v >> c) & m;
-		cf = (uint32_t)(v >> (count >= bits ? bits - 1 : count - 1)) & 1;
-		f = szp_of(r, size) | cf;
-		break;
-	}
 	}
 	rmw_write(cpu, in, size, &d, r);
-	if (in->arg <= 3)
-		cpu_set_flags(cpu, f, F_CF | F_OF);
-	else
-		set_arith(cpu, f);
+	cpu_set_flags(cpu, f, F_CF | F_OF);
 }
 
 void h_shld(struct cpu *cpu, const struct insn *in)
