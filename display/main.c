@@ -19,10 +19,13 @@
  * 8 characters, as every VNC server does). It is read once at start-up and
  * never passed on a command line.
  *
- * Web console: libvncserver recognises WebSocket connections on the RFB
- * port itself, so noVNC connects directly; with --web DIR (Debian's noVNC
- * is in /usr/share/novnc) its built-in HTTP server serves the noVNC pages on
- * port+1 of a TCP listen address (http://ADDR:PORT+1/vnc.html?host=ADDR&port=PORT).
+ * One port serves everything. This process accepts connections itself and
+ * looks at what a client sends first: an RFB viewer sends nothing (the
+ * server speaks first), so after a short wait it goes to libvncserver; a
+ * WebSocket upgrade (noVNC) goes to libvncserver too, which recognises it;
+ * any other HTTP GET is a request for the web console's files (--web DIR,
+ * Debian's noVNC in /usr/share/novnc; display/web.c). So
+ * http://ADDR:PORT/vnc.html?autoconnect=1 opens the console.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,17 +41,35 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rfb/rfb.h>
 
 #include "display/link.h"
+#include "display/web.h"
+
+/* An RFB viewer says nothing until the server has: after this long a
+ * silent connection is an RFB viewer. */
+#define SILENT_RFB_MS 150
+/* How long an HTTP request may take to send its header. */
+#define HTTP_HEADER_MS 3000
+#define MAX_PENDING 16
+
+struct pending {
+	int fd;                     /* -1: free */
+	uint64_t since;             /* ms */
+};
 
 struct display {
 	rfbScreenInfoPtr screen;
 	int link_fd;
-	int unix_fd;                /* listening UNIX socket, or -1 */
-	char *unix_path;
+	int listen_fd;              /* TCP or UNIX listener */
+	char *unix_path;            /* to unlink at exit, or NULL */
+	struct pending pending[MAX_PENDING];    /* accepted, not yet classified */
+	struct web_server web;
+	bool have_web;
 	uint8_t *shm;
 	uint32_t *pixels;
 	unsigned width, height;
@@ -213,19 +234,136 @@ static bool read_link(struct display *d)
 	}
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int listen_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
 		die("socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0)
 		die("cannot listen on %s", path);
 	return fd;
+}
+
+/* ADDR:PORT with ADDR an IPv4 address, [IPv6], "localhost", "*" or empty. */
+static int listen_tcp(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char host[128];
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		die("listen address must be ADDR:PORT or unix:PATH, not %s", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	char *h = host;
+	if (h[0] == '[') {
+		h++;
+		h[strcspn(h, "]")] = '\0';
+	}
+	if (strcmp(h, "localhost") == 0)
+		h = "127.0.0.1";
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                          .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535)
+		die("bad port in %s", spec);
+	if (getaddrinfo(h[0] && strcmp(h, "*") != 0 ? h : NULL, colon + 1, &hints, &ai) != 0)
+		die("bad listen address %s", spec);
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0)
+		die("cannot listen on %s", spec);
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static void accept_pending(struct display *d)
+{
+	for (;;) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct pending *slot = NULL;
+		for (unsigned i = 0; i < MAX_PENDING && !slot; i++)
+			if (d->pending[i].fd < 0)
+				slot = &d->pending[i];
+		if (!slot || fd >= FD_SETSIZE) {
+			close(fd);      /* a flood of silent connections: drop the newest */
+			continue;
+		}
+		slot->fd = fd;
+		slot->since = now_ms();
+	}
+}
+
+/* Decides where each accepted connection goes once it has spoken or
+ * stayed silent long enough. */
+static void classify_pending(struct display *d)
+{
+	uint64_t now = now_ms();
+	for (unsigned i = 0; i < MAX_PENDING; i++) {
+		struct pending *p = &d->pending[i];
+		if (p->fd < 0)
+			continue;
+		char peek[4096];
+		ssize_t n = recv(p->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			close(p->fd);
+			p->fd = -1;
+			continue;
+		}
+		bool to_rfb;
+		if (n < 0) {
+			if (now - p->since < SILENT_RFB_MS)
+				continue;
+			to_rfb = true;
+		} else {
+			bool complete;
+			bool file = web_is_file_request(peek, (size_t)n, &complete);
+			if (!complete && now - p->since < HTTP_HEADER_MS)
+				continue;
+			to_rfb = !file || !complete;
+			if (!to_rfb && !d->have_web) {
+				static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close\r\n"
+				                         "Content-Length: 0\r\n\r\n";
+				if (send(p->fd, nf, sizeof(nf) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+					fprintf(stderr, "vmd-display: web: %s\n", strerror(errno));
+				close(p->fd);
+				p->fd = -1;
+				continue;
+			}
+		}
+		if (to_rfb) {
+			/* libvncserver reads blocking with its own timeouts. */
+			int fl = fcntl(p->fd, F_GETFL);
+			if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || !rfbNewClient(d->screen, p->fd))
+				close(p->fd);
+		} else {
+			web_adopt(&d->web, p->fd, now);
+		}
+		p->fd = -1;
+	}
+}
+
+static bool any_pending(const struct display *d)
+{
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		if (d->pending[i].fd >= 0)
+			return true;
+	return false;
 }
 
 static char *read_password(const char *path)
@@ -270,7 +408,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct display d = { .link_fd = -1, .unix_fd = -1 };
+	struct display d = { .link_fd = -1, .listen_fd = -1 };
 	int shm_fd = -1, c;
 	const char *listen_addr = NULL, *pwfile = NULL, *web = NULL, *share = "client", *name = "vmd";
 
@@ -336,81 +474,76 @@ int main(int argc, char **argv)
 	}
 	/* A viewer that stops reading holds up the others for at most this long. */
 	rfbMaxClientWait = 2000;
+	/* libvncserver listens nowhere: we accept and hand viewers over. */
+	s->port = 0;
 	s->ipv6port = 0;
+	s->autoPort = FALSE;
+	s->httpPort = 0;
 	s->http6Port = 0;
+	s->httpDir = NULL;
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		d.pending[i].fd = -1;
 	if (strncmp(listen_addr, "unix:", 5) == 0) {
-		s->port = 0;
-		s->autoPort = FALSE;
 		d.unix_path = strdup(listen_addr + 5);
 		if (!d.unix_path)
 			die("%s", "out of memory");
-		d.unix_fd = listen_unix(d.unix_path);
-		if (web)
-			fprintf(stderr, "vmd-display: --web needs a TCP listen address; ignored\n");
+		d.listen_fd = listen_unix(d.unix_path);
 	} else {
-		const char *colon = strrchr(listen_addr, ':');
-		char host[64];
-		if (!colon || (size_t)(colon - listen_addr) >= sizeof(host))
-			die("listen address must be ADDR:PORT or unix:PATH, not %s", listen_addr);
-		memcpy(host, listen_addr, (size_t)(colon - listen_addr));
-		host[colon - listen_addr] = '\0';
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port <= 0 || port > 65534)
-			die("bad port in %s", listen_addr);
-		s->port = (int)port;
-		if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0)
-			s->listenInterface = htonl(INADDR_ANY);
-		else if (strcmp(host, "localhost") == 0)
-			s->listenInterface = htonl(INADDR_LOOPBACK);
-		else if (inet_pton(AF_INET, host, &s->listenInterface) != 1)
-			die("bad IPv4 listen address %s", host);
-		if (web) {
-			s->httpDir = (char *)web;
-			s->httpPort = (int)port + 1;
-		} else {
-			s->httpPort = 0;
-		}
+		d.listen_fd = listen_tcp(listen_addr);
+	}
+	if (web) {
+		if (web_init(&d.web, web) != 0)
+			die("web console directory %s not found", web);
+		d.have_web = true;
 	}
 	rfbInitServer(s);
-	if (s->port > 0 && s->listenSock == RFB_INVALID_SOCKET)
-		die("cannot listen on %s", listen_addr);
-	/* Tell the guest where we are (it logs it). */
+	fprintf(stderr, "vmd-display: VNC%s on %s\n", web ? ", WebSocket and web console" : "", listen_addr);
 	send_clients(&d);
 
 	while (!d.quit) {
-		fd_set rfds = s->allFds;
+		fd_set rfds = s->allFds, wfds;
 		int maxfd = s->maxFd;
+		FD_ZERO(&wfds);
 		FD_SET(d.link_fd, &rfds);
 		if (d.link_fd > maxfd)
 			maxfd = d.link_fd;
-		if (d.unix_fd >= 0) {
-			FD_SET(d.unix_fd, &rfds);
-			if (d.unix_fd > maxfd)
-				maxfd = d.unix_fd;
-		}
-		int extra[3] = { s->httpListenSock, s->httpListen6Sock, s->httpSock };
-		for (unsigned i = 0; i < 3; i++)
-			if (extra[i] >= 0 && extra[i] < FD_SETSIZE) {
-				FD_SET(extra[i], &rfds);
-				if (extra[i] > maxfd)
-					maxfd = extra[i];
+		FD_SET(d.listen_fd, &rfds);
+		if (d.listen_fd > maxfd)
+			maxfd = d.listen_fd;
+		for (unsigned i = 0; i < MAX_PENDING; i++)
+			if (d.pending[i].fd >= 0) {
+				FD_SET(d.pending[i].fd, &rfds);
+				if (d.pending[i].fd > maxfd)
+					maxfd = d.pending[i].fd;
 			}
-		/* WebSocket clients may hold decoded bytes that select cannot see:
-		 * look again soon while anyone is connected. */
+		if (d.have_web)
+			web_fill_fds(&d.web, &wfds, &maxfd);
+		/* WebSocket clients may hold decoded bytes that select cannot see,
+		 * and silent connections become viewers after a while: look again
+		 * soon while either is around. */
+		bool soon = s->clientHead || any_pending(&d) || (d.have_web && web_busy(&d.web));
 		struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
-		int n = select(maxfd + 1, &rfds, NULL, NULL, s->clientHead ? &tv : NULL);
+		int n = select(maxfd + 1, &rfds, &wfds, NULL, soon ? &tv : NULL);
 		if (n < 0 && errno != EINTR)
 			die("select: %s", strerror(errno));
-		if (n > 0 && FD_ISSET(d.link_fd, &rfds) && !read_link(&d))
-			break;  /* the guest is gone */
-		if (n > 0 && d.unix_fd >= 0 && FD_ISSET(d.unix_fd, &rfds)) {
-			int fd = accept4(d.unix_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0 && !rfbNewClient(s, fd))
-				close(fd);
+		if (n < 0) {
+			FD_ZERO(&rfds);
+			FD_ZERO(&wfds);
 		}
+		if (FD_ISSET(d.link_fd, &rfds) && !read_link(&d))
+			break;  /* the guest is gone */
+		if (FD_ISSET(d.listen_fd, &rfds))
+			accept_pending(&d);
+		classify_pending(&d);
+		if (d.have_web)
+			web_process(&d.web, &wfds, now_ms());
 		rfbProcessEvents(s, 0);
 	}
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		if (d.pending[i].fd >= 0)
+			close(d.pending[i].fd);
+	if (d.have_web)
+		web_close_all(&d.web);
 	if (d.unix_path)
 		unlink(d.unix_path);
 	rfbShutdownServer(s, TRUE);

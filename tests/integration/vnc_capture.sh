@@ -65,8 +65,15 @@ def font():
             glyphs[g] = ch
     return glyphs
 
-def text(path):
+def text(path, web=False):
     w, h, px = read_png(path)
+    if web:
+        # A browser screenshot: the screen is noVNC's canvas, black, on
+        # noVNC's grey page; find its corner and cut it out.
+        x0 = min(x for y in range(h) for x in range(w) if px[y][x] == (0, 0, 0))
+        y0 = min(y for y in range(h) for x in range(w) if px[y][x] == (0, 0, 0))
+        px = [row[x0:x0 + 720] for row in px[y0:y0 + 400]]
+        w, h = len(px[0]), len(px)
     assert (w, h) == (720, 400), 'text screen is %dx%d' % (w, h)
     glyphs = font()
     lines = []
@@ -98,6 +105,8 @@ if __name__ == '__main__':
     mode, path = sys.argv[1], sys.argv[2]
     if mode == 'text':
         print('\n'.join(text(path)))
+    elif mode == 'webtext':
+        print('\n'.join(text(path, web=True)))
     elif mode == 'mode13':
         w, h, px = read_png(path)
         assert (w, h) == (320, 200), 'mode 13h screen is %dx%d' % (w, h)
@@ -265,6 +274,31 @@ else
 	fail unix_socket_rfb "no socket $sock"
 fi
 stop_feed
+
+# --- the web console: noVNC from the same port in headless Chromium ---
+if ! command -v chromium >/dev/null; then
+	skip web_console "chromium missing (apt install chromium)"
+elif [ ! -r /usr/share/novnc/vnc.html ]; then
+	skip web_console "noVNC missing (apt install novnc)"
+elif start_feed text; then
+	code=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/core/rfb.js")
+	check web_serves_modules [ "$code" = "200 application/javascript" ]
+	code=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "http://127.0.0.1:$PORT/../../etc/passwd")
+	check web_no_traversal [ "$code" = 404 ]
+	profile=$(mktemp -d "$T_TMP/chromium.XXXXXX")
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run --user-data-dir="$profile" \
+		--window-size=900,600 --virtual-time-budget=8000 --screenshot="$T_TMP/web.png" \
+		"http://127.0.0.1:$PORT/vnc.html?autoconnect=1&resize=off" >"$T_TMP/chromium.log" 2>&1
+	if [ -s "$T_TMP/web.png" ]; then
+		python3 "$T_TMP/png.py" webtext "$T_TMP/web.png" "$FONT_ARG" >"$T_TMP/web.txt" 2>&1
+		check web_console_shows_screen grep -qx "The quick brown fox jumps over the lazy dog 0123456789" "$T_TMP/web.txt"
+		check web_console_websocket grep -q "WebSockets handshake" "$T_TMP/feed.text.err"
+	else
+		fail web_console_shows_screen "no screenshot from chromium: $(tail -2 "$T_TMP/chromium.log")"
+	fi
+	stop_feed
+fi
 
 # --- the display process dies: the feed (the guest side) runs on ---
 if start_feed text; then
