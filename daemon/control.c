@@ -75,6 +75,7 @@ void client_pause_read(struct client *c, bool pause)
 {
 	if (c->dead || c->read_paused == pause)
 		return;
+	log_debug("client fd %d: %s reading", c->fd, pause ? "pausing" : "resuming");
 	c->read_paused = pause;
 	if (pause)
 		event_del(c->ev_read);

@@ -9,6 +9,8 @@
  *   exit-on-start=N   debug-exit-after=MS:N   reboot-after=MS
  *   spam-stderr=N     write N lines on stderr at start (log flooding), each
  *                     with an escape sequence (log sanitizing)
+ *   count-console     read the console slowly (16 KiB per 10 ms) without
+ *                     echoing; status reports the bytes in "console_bytes"
  * Without any, it behaves: answers, powers off on powerdown, quits on quit.
  * Its console prints a banner, then echoes each line it receives as
  * "echo: LINE".
@@ -34,6 +36,8 @@ struct fake {
 	bool paused, ignore_powerdown, ignore_quit, no_answer;
 	long crash_after_ms, debug_exit_after_ms, reboot_after_ms, mute_after_ms;
 	int debug_exit_code;
+	bool count_console;
+	long long console_bytes;
 	struct timespec t0;
 	long long insns;
 };
@@ -114,6 +118,8 @@ static struct json_object *status(struct fake *f)
 	json_object_object_add(r, "state", json_object_new_string(state(f)));
 	json_object_object_add(r, "insns", json_object_new_int64(f->insns));
 	json_object_object_add(r, "uptime_ns", json_object_new_int64((int64_t)elapsed_ms(f) * 1000000));
+	if (f->count_console)
+		json_object_object_add(r, "console_bytes", json_object_new_int64(f->console_bytes));
 	return r;
 }
 
@@ -165,6 +171,8 @@ static void behaviours(struct fake *f, const char *cmdline, int *exit_on_start, 
 			f->ignore_quit = true;
 		else if (strcmp(w, "no-answer") == 0)
 			f->no_answer = true;
+		else if (strcmp(w, "count-console") == 0)
+			f->count_console = true;
 		else if (sscanf(w, "crash-after=%ld", &f->crash_after_ms) == 1 ||
 			 sscanf(w, "exit-on-start=%d", exit_on_start) == 1 ||
 			 sscanf(w, "debug-exit-after=%ld:%d", &f->debug_exit_after_ms,
@@ -274,7 +282,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		if (p[1].revents) {
+		if (p[1].revents && f.count_console) {
+			char sink[16384];
+			ssize_t n = read(f.con, sink, sizeof(sink));
+			if (n > 0)
+				f.console_bytes += n;
+			usleep(10000);
+		} else if (p[1].revents) {
 			enum proto_io io = proto_in_fill(&f.con_in, f.con);
 			enum proto_line l;
 			while ((l = proto_in_next(&f.con_in, &line, &len)) != PROTO_LINE_NONE) {

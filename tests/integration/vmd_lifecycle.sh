@@ -34,10 +34,11 @@ vm "boot"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "reboot-after=300" }
 vm "segv"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "crash-after=200" }
 vm "noisy" { memory 32M; kernel "$T_TMP/kernel"; cmdline "spam-stderr=5000" }
 vm "mute"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "mute-after=300" }
+vm "sink"  { memory 32M; kernel "$T_TMP/kernel"; cmdline "count-console" }
 EOF
 
 # -n: a good file passes, a bad one is refused with file:line messages.
-out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 11 vms"
+out=$("$VMD" -n -f "$T_TMP/vmd.conf" 2>&1); check config_check_ok test "$out" = "configuration OK: 12 vms"
 cat >"$T_TMP/bad.conf" <<EOF
 vm "x" {
 	memory 12Q
@@ -54,7 +55,7 @@ check config_check_line4 has "$out" "bad.conf:4: unknown vm option \"colour\""
 check config_check_line6 has "$out" "bad.conf:6: unknown statement \"frob\""
 "$VMD" -d -f "$T_TMP/bad.conf" -s "$SOCK" 2>/dev/null; check bad_config_refused_at_start test $? = 1
 
-"$VMD" -d -f "$T_TMP/vmd.conf" -s "$SOCK" 2>"$T_TMP/vmd.log" &
+"$VMD" -d -v -f "$T_TMP/vmd.conf" -s "$SOCK" 2>"$T_TMP/vmd.log" &
 VMD_PID=$!
 T_PIDS+=("$VMD_PID")
 wait_for 5 test -S "$SOCK" || { fail startup "no socket"; cat "$T_TMP/vmd.log"; exit 1; }
@@ -177,6 +178,45 @@ check mute_guest_request_fails test "$rc" = 1
 check mute_guest_timeout_message grep -q 'vmctl: vm mute: the guest process did not answer in time' "$T_TMP/mute.out"
 check mute_guest_timeout_10s test $(( $(date +%s) - t0 )) -ge 9
 out=$(V stop -w -t 1 mute); check mute_guest_stopped test "$out" = "mute: stopped (killed after not quitting in time)"
+
+# Console input faster than the guest reads it: vmd slows the writer down
+# (bounded queue) and loses nothing; other clients are served meanwhile.
+V start sink >/dev/null
+r=$(python3 - "$SOCK" "$VMCTL" <<'EOF'
+import json, socket, subprocess, sys, time
+path, vmctl = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(5)
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"console","params":{"name":"sink"}}\n')
+f = s.makefile("rb"); f.readline()
+total, chunk, blocked, served = 1 << 20, b"x" * 65536, 0, 0
+s.setblocking(False)
+sent = 0
+t0 = time.time()
+while sent < total and time.time() - t0 < 30:
+    try:
+        sent += s.send(chunk[: min(len(chunk), total - sent)])
+    except BlockingIOError:
+        blocked += 1
+        if subprocess.run([vmctl, "-s", path, "list"], capture_output=True).returncode == 0:
+            served += 1
+        time.sleep(0.01)
+print("sent", sent, "blocked", blocked > 0, "served", served > 0)
+got = 0
+for _ in range(100):
+    out = subprocess.run([vmctl, "-s", path, "--json", "status", "sink"], capture_output=True, text=True)
+    got = json.loads(out.stdout)["guest"]["console_bytes"]
+    if got >= total:
+        break
+    time.sleep(0.1)
+print("guest got", got)
+EOF
+)
+check console_input_all_sent has "$r" 'sent 1048576 blocked True'
+check console_input_backpressure_others_served has "$r" 'served True'
+check console_input_nothing_lost has "$r" 'guest got 1048576$'
+check console_input_reader_paused grep -q 'pausing reading' "$T_TMP/vmd.log"
+check console_input_reader_resumed grep -q 'resuming reading' "$T_TMP/vmd.log"
+V stop -f -w sink >/dev/null
 
 # A guest flooding its stderr (which the guest OS can reach) cannot flood the log.
 V start noisy >/dev/null
