@@ -170,19 +170,43 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		cpu->insn_esp = cpu->gpr[R_ESP];
 		cpu->delivered = false;
 		struct tb *tb = tb_find(cpu);
-		cpu->cur_tb = tb;
-		const struct insn *in = tb->insns, *last = in + (one ? 1 : tb->n);
-		if (unlikely(cpu->trace))
-			trace_insn(cpu, in);    /* `one` is set: a single instruction runs */
-		for (; in < last; in++) {
-			cpu->insn_eip = cpu->eip;
-			cpu->insn_esp = cpu->gpr[R_ESP];
+		if (unlikely(one)) {
+			cpu->cur_tb = tb;
+			const struct insn *in = tb->insns;
+			if (cpu->trace)
+				trace_insn(cpu, in);
 			cpu->eip += in->len;
 			cpu->icount++;
 			in->fn(cpu, in);
-			if (unlikely(cpu->stop_block)) {
-				cpu->stop_block = false;
-				break;
+			cpu->stop_block = false;
+		} else {
+			/*
+			 * Blocks chain directly while they end in plain near
+			 * branches (which change neither mode nor interrupt
+			 * state): interrupts, exit requests and SMC all set
+			 * stop_block, which sends us back to the checks above.
+			 */
+			for (;;) {
+				cpu->cur_tb = tb;
+				const struct insn *in = tb->insns, *last = in + tb->n;
+				for (; in < last; in++) {
+					cpu->insn_eip = cpu->eip;
+					cpu->insn_esp = cpu->gpr[R_ESP];
+					cpu->eip += in->len;
+					cpu->icount++;
+					in->fn(cpu, in);
+					if (unlikely(cpu->stop_block))
+						break;
+				}
+				if (cpu->stop_block) {
+					cpu->stop_block = false;
+					break;
+				}
+				if (!tb->chain || cpu->icount >= end)
+					break;
+				cpu->insn_eip = cpu->eip;
+				cpu->insn_esp = cpu->gpr[R_ESP];
+				tb = tb_find(cpu);
 			}
 		}
 		cpu->cur_tb = NULL;

@@ -83,6 +83,7 @@ struct tb {
 	uint32_t page[2];       /* physical pages it covers; page[1] = TB_NOPAGE if one */
 	bool code32;
 	bool valid;
+	bool chain;             /* ends in a plain near branch or a page/size limit: the next block may follow directly */
 	uint16_t n;             /* instructions */
 	struct insn *insns;
 	struct tb *hash_next;

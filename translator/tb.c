@@ -175,6 +175,14 @@ static struct tb *tb_create(struct cpu *cpu, uint32_t lin, uint32_t phys)
 		if (((lin + off) & ~0xfffu) != (lin & ~0xfffu) || c.npages > 1)
 			break;
 	}
+	/* Which endings may chain: near branches and blocks cut by size or page. */
+	tb->chain = false;
+	if (n > 0 && insns[n - 1].fn != h_decode_fault) {
+		const struct insn_form *lf = &insn_forms[insns[n - 1].form];
+		insn_fn g = handlers[insns[n - 1].form];
+		tb->chain = !(lf->attr & A_END) || g == h_jcc || g == h_jmp || g == h_call ||
+		            g == h_ret || g == h_loop || g == h_call_ind || g == h_jmp_ind;
+	}
 	tb->phys = phys;
 	tb->lin = lin;
 	tb->code32 = cpu->code32;
