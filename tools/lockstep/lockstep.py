@@ -194,8 +194,11 @@ def is_rep(code):
 def lockstep(ref, dut, args):
     mask = ~args.ignore_flags & 0xffffffff
     if args.start is not None:
-        ref.run_to(args.start)
-        dut.run_to(args.start)
+        # The k-th time through: continuing runs at full speed, stepping
+        # does not, so get close with breakpoints (bisect with --start-hits).
+        for _ in range(args.start_hits):
+            ref.run_to(args.start)
+            dut.run_to(args.start)
     if args.sync_memory:
         # The two ways in (multiboot vs real mode) leave different data in
         # the image (the multiboot magic, say): start from the same bytes.
@@ -209,7 +212,7 @@ def lockstep(ref, dut, args):
     r, d = ref.regs(), dut.regs()
     if args.sync:
         for i in list(range(8)) + [EFLAGS]:
-            if d[i] != r[i]:
+            if d[i] != r[i] and i not in args.ignore_regs:
                 dut.set_reg(i, r[i])
         if args.real_mode:
             for i in range(11, 16):
@@ -219,7 +222,8 @@ def lockstep(ref, dut, args):
     steps = 0
     prev = None
     while steps < args.max_steps:
-        diff = [i for i in range(16) if ((r[i] ^ d[i]) & (mask if i == EFLAGS else 0xffffffff))]
+        diff = [i for i in range(16) if i not in args.ignore_regs and
+                ((r[i] ^ d[i]) & (mask if i == EFLAGS else 0xffffffff))]
         if diff:
             return report(ref, dut, r, d, diff, steps, prev, args)
         prev = (list(r), list(d))
@@ -272,7 +276,9 @@ def lockstep(ref, dut, args):
                 else:
                     d = cur
         if args.trace:
-            print(f"{steps:8d} {r[CS]:04x}:{r[EIP]:08x}")
+            print(f"{steps:8d} {r[CS]:04x}:{r[EIP]:08x}", flush=True)
+        elif steps % 10000 == 0:
+            print(f"lockstep: {steps} steps, at {r[CS]:04x}:{r[EIP]:08x}", file=sys.stderr, flush=True)
     print(f"lockstep: {steps} steps, no difference (stopped at --max-steps)")
     return 0
 
@@ -321,8 +327,9 @@ def main():
     k = sub.add_parser("kernel", help="a system-test kernel: qemu (multiboot) vs the test board")
     k.add_argument("elf", help="the kernel's multiboot ELF; its flat .bin must sit beside it")
     k.add_argument("--sysboard", default=None, help="the test board (default: build/sysboard)")
-    k.add_argument("--subject", choices=["sysboard", "qemu"], default="sysboard",
-                   help="qemu: run the reference against itself (checks the tool)")
+    k.add_argument("--subject", choices=["sysboard", "vmd-guest", "qemu"], default="sysboard",
+                   help="vmd-guest: the whole PC (build/vmd-guest --gdb); "
+                        "qemu: the reference against itself (checks the tool)")
     k.add_argument("--perturb", default=None, metavar="REG=VALUE",
                    help="change one subject register at the start (checks the tool finds it)")
     a = sub.add_parser("attach", help="two stubs already waiting")
@@ -330,6 +337,8 @@ def main():
     a.add_argument("--dut", required=True, help="HOST:PORT of the subject (our stub)")
     a.add_argument("--start", type=lambda x: int(x, 0), default=None,
                    help="run both to this linear address first")
+    a.add_argument("--start-hits", type=int, default=1, metavar="K",
+                   help="stop at the K-th time each side reaches --start (default 1)")
     a.add_argument("--sync", action="store_true", help="copy the reference's GPRs and EFLAGS to the subject first")
     a.add_argument("--real-mode", action="store_true", help="the start point is in real mode")
     for p in (k, a):
@@ -337,8 +346,14 @@ def main():
         p.add_argument("--ignore-flags", type=lambda x: int(x, 0), default=0x10000,
                        help="EFLAGS bits not compared (default RF, 0x10000)")
         p.add_argument("--trace", action="store_true", help="print every step's CS:EIP")
+        p.add_argument("--ignore-regs", default="", help="comma-separated registers not compared (e.g. esi)")
     args = ap.parse_args()
     args.sync_memory = None
+    args.start_hits = getattr(args, "start_hits", 1)
+    try:
+        args.ignore_regs = {REG_NAMES.index(n) for n in args.ignore_regs.split(",") if n}
+    except ValueError:
+        raise SystemExit(f"lockstep: --ignore-regs: registers are {', '.join(REG_NAMES)}")
 
     procs = []
     tmp = tempfile.mkdtemp(prefix="lockstep.")
@@ -371,6 +386,16 @@ def main():
             ref = Gdb("reference", "127.0.0.1", start_qemu())
             if args.subject == "qemu":
                 dut = Gdb("subject", "127.0.0.1", start_qemu())
+            elif args.subject == "vmd-guest":
+                guest = os.path.join(top, "build", "vmd-guest")
+                if not os.access(guest, os.X_OK):
+                    raise SystemExit(f"lockstep: no {guest}")
+                port = free_port()
+                procs.append(subprocess.Popen([guest, "-m", "64M", "-k", args.elf, "--debug-exit", "--no-reboot",
+                                               "--debugcon", f"{tmp}/guest.out", "--gdb", str(port), "--gdb-wait"],
+                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                              stderr=open(f"{tmp}/guest.err", "w")))
+                dut = Gdb("subject", "127.0.0.1", port)
             else:
                 board = args.sysboard or os.path.join(top, "build", "sysboard")
                 if not os.access(board, os.X_OK):
