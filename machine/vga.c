@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/log.h"
 #include "machine/vgafont.h"
@@ -848,7 +849,10 @@ unsigned vga_render(struct vga *v)
 
 void vga_reset(struct vga *v)
 {
-	memset(v->vram, 0, VGA_VRAM_SIZE);
+	/* Dropping the pages zeroes them and gives the memory back: a guest
+	 * that never used the LFB costs no more than the planes it touched. */
+	if (madvise(v->vram, VGA_VRAM_SIZE, MADV_DONTNEED) != 0)
+		memset(v->vram, 0, VGA_VRAM_SIZE);
 	v->misc = 0x67;
 	v->feature = 0;
 	memset(v->seq, 0, sizeof(v->seq));
@@ -899,7 +903,10 @@ int vga_init(struct vga *v, struct clock *clock, struct iobus *io, struct mmiobu
 	v->clock = clock;
 	v->io = io;
 	v->mmio = mmio;
-	v->vram = calloc(1, VGA_VRAM_SIZE);
+	v->vram = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	               -1, 0);
+	if (v->vram == MAP_FAILED)
+		v->vram = NULL;
 	v->fb = calloc((size_t)VGA_MAX_WIDTH * VGA_MAX_HEIGHT, sizeof(uint32_t));
 	v->draw = calloc((size_t)VGA_MAX_WIDTH * VGA_MAX_HEIGHT, sizeof(uint32_t));
 	if (!v->vram || !v->fb || !v->draw) {
@@ -932,7 +939,8 @@ int vga_init(struct vga *v, struct clock *clock, struct iobus *io, struct mmiobu
 
 void vga_free(struct vga *v)
 {
-	free(v->vram);
+	if (v->vram)
+		munmap(v->vram, VGA_VRAM_SIZE);
 	free(v->fb);
 	free(v->draw);
 	v->vram = NULL;
