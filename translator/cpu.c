@@ -189,19 +189,22 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			for (;;) {
 				cpu->cur_tb = tb;
 				const struct insn *in = tb->insns, *last = in + tb->n;
+				/* Counted per block (an exception mid-block leaves
+				 * that block's completed instructions uncounted). */
 				for (; in < last; in++) {
 					cpu->insn_eip = cpu->eip;
 					cpu->insn_esp = cpu->gpr[R_ESP];
 					cpu->eip += in->len;
-					cpu->icount++;
 					in->fn(cpu, in);
 					if (unlikely(cpu->stop_block))
 						break;
 				}
 				if (cpu->stop_block) {
+					cpu->icount += (uint64_t)(in - tb->insns) + 1;
 					cpu->stop_block = false;
 					break;
 				}
+				cpu->icount += tb->n;
 				if (!tb->chain || cpu->icount >= end)
 					break;
 				cpu->insn_eip = cpu->eip;
