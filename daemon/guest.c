@@ -269,6 +269,7 @@ int guest_start(struct vm *vm, char *err, size_t errlen)
 	watched = vmd_watch(vm->ev_ctl_read, NULL) && vmd_watch(vm->ev_err, NULL) && console_start(vm);
 	vm->last_stderr[0] = '\0';
 	vm->shutdown_reason[0] = '\0';
+	vm->guest_state[0] = '\0';
 	vm->shutdown_code = 0;
 	vm->kill_requested = false;
 	vm->restart_on_reset = true;
@@ -407,6 +408,8 @@ static void handle_notification(struct vm *vm, struct proto_msg *m)
 			log_warn("vm %s: bad state notification: %s", vm->cfg->name, why);
 			return;
 		}
+		if (strcmp(s, "running") == 0 || strcmp(s, "paused") == 0 || strcmp(s, "halted") == 0)
+			snprintf(vm->guest_state, sizeof(vm->guest_state), "%s", s);
 		/* While stopping, the guest's own running/paused reports do not
 		 * undo the stop; halted is only informative. */
 		if (vm->state == VM_STOPPING)

@@ -170,6 +170,8 @@ struct json_object *vm_to_json(const struct vm *vm)
 		json_object_object_add(o, "signal", json_object_new_int(vm->term_signal));
 	if (vm->pid)
 		json_object_object_add(o, "pid", json_object_new_int(vm->pid));
+	if (vm_active(vm) && vm->guest_state[0])
+		json_object_object_add(o, "guest_state", json_object_new_string(vm->guest_state));
 	if (vm_active(vm))
 		json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)(now_ns() - vm->started_ns)));
 	json_object_object_add(o, "memory", json_object_new_int64((int64_t)c->memory));

@@ -113,6 +113,7 @@ struct vm {
 	uint64_t log_window_ns;         /* rate limit of its stderr in the log */
 	unsigned log_lines, log_suppressed;
 	char shutdown_reason[32];       /* from the guest's shutdown notification */
+	char guest_state[16];           /* last state the guest reported ("halted"...) */
 	int64_t shutdown_code;
 	int64_t next_call_id;
 	struct guest_call *calls;

@@ -113,6 +113,10 @@ static void print_table(struct json_object *vms)
 		struct json_object *v = json_object_array_get_idx(vms, i);
 		int64_t p = num(v, "pid", 0);
 		const char *cause = str(v, "cause");
+		const char *gs = str(v, "guest_state");
+
+		if (!cause && gs && strcmp(gs, "halted") == 0)
+			cause = "guest halted (HLT with interrupts off)";
 
 		snprintf(pid, sizeof(pid), p ? "%lld" : "-", (long long)p);
 		fmt_uptime(up, sizeof(up), num(v, "uptime_ns", -1));

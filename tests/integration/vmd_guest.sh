@@ -46,6 +46,11 @@ check console_history has "$out" 'board test kernel'
 check console_echo has "$out" 'ping-vmd'
 check console_detach_harmless is_state g1 running
 
+# The guest's own state shows through: g1 halts after a 'q'.
+out=$(printf 'q' | V console -l 0.5 g1); check guest_halts has "$out" 'halting'
+check guest_state_halted wait_for 5 bash -c "'$VMCTL' -s '$SOCK' --json status g1 | grep -q '\"guest_state\": \"halted\"'"
+out=$(V list); check list_shows_halted has "$out" 'g1 .*running .*guest halted'
+
 # kill -9 one guest process: crashed with the cause, the others go on.
 kill -9 "$(field g2 pid)"
 check crash_detected wait_for 5 is_state g2 crashed
