@@ -6,6 +6,8 @@
 #                      the kernel itself is right (the reference)
 #   sysboard/<kernel>  the kernel on our CPU, on the minimal test board
 #                      ($VMD_BUILD/sysboard: RAM, port 0xE9 text, 0xF4 exit)
+#   .../same_as_qemu   for differential kernels (alu): the "hash" lines
+#                      must be qemu's
 #   vmdguest/<kernel>  the kernel in the whole PC (vmd-guest's multiboot
 #                      loader, --debug-exit, --debugcon), once it is built
 . "$VMD_TOP/tests/lib.sh"
@@ -55,6 +57,16 @@ verdict() {
 	fi
 }
 
+# same_hashes NAME QEMU_LOG OUR_LOG: kernels that print "hash <group> <value>"
+# lines (alu) are differential: our values must equal qemu's.
+same_hashes() {
+	local name=$1 ref=$2 ours=$3 d
+	grep -q -a '^hash ' "$ref" 2>/dev/null || return 0
+	d=$(diff <(grep -a '^hash ' "$ref") <(grep -a '^hash ' "$ours") | grep '^[<>]' | head -n 8 | tr '\n' ';')
+	if [ -z "$d" ]; then pass "$name/same_as_qemu"
+	else fail "$name/same_as_qemu" "hashes differ (< qemu, > ours): $d"; fi
+}
+
 have_qemu=1
 command -v qemu-system-i386 >/dev/null || have_qemu=0
 for elf in "${elfs[@]}"; do
@@ -77,6 +89,7 @@ for elf in "${elfs[@]}"; do
 		rc=$?
 		cat "$T_TMP/$k.vmd.err" >>"$T_TMP/$k.vmd" 2>/dev/null
 		verdict "vmdguest/$k" "$T_TMP/$k.vmd" "$rc" 1
+		same_hashes "vmdguest/$k" "$T_TMP/$k.qemu" "$T_TMP/$k.vmd"
 	else
 		skip "vmdguest/$k" "no $VMD_BUILD/vmd-guest"
 	fi
@@ -86,4 +99,5 @@ for elf in "${elfs[@]}"; do
 	fi
 	timeout 60 "$VMD_BUILD/sysboard" -t 30 "${elf%.elf}.bin" >"$T_TMP/$k.ours" 2>&1
 	verdict "sysboard/$k" "$T_TMP/$k.ours" $? 0
+	same_hashes "sysboard/$k" "$T_TMP/$k.qemu" "$T_TMP/$k.ours"
 done
