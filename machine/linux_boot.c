@@ -29,7 +29,15 @@
 #define HDR_END_206 0x23c               /* header bytes of a 2.06 kernel */
 #define HDR_END_210 0x264               /* and of a 2.10+ one (pref_address, init_size) */
 
-/* Zero page fields outside the setup header. */
+/* Zero page fields outside the setup header: screen_info first. */
+#define ZP_ORIG_X 0x00
+#define ZP_ORIG_Y 0x01
+#define ZP_VIDEO_MODE 0x06
+#define ZP_VIDEO_COLS 0x07
+#define ZP_VIDEO_EGA_BX 0x0a
+#define ZP_VIDEO_LINES 0x0e
+#define ZP_VIDEO_IS_VGA 0x0f
+#define ZP_VIDEO_POINTS 0x10
 #define ZP_ACPI_RSDP_ADDR 0x070
 #define ZP_ALT_MEM_K 0x1e0
 #define ZP_E820_ENTRIES 0x1e8
@@ -227,6 +235,17 @@ int linux_boot_load(struct memory *m, const struct linux_boot_config *cfg,
 	put32(zp, HDR_RAMDISK_SIZE, res->initrd_size);
 	if (version >= 0x020e)
 		put64(zp, ZP_ACPI_RSDP_ADDR, cfg->acpi_rsdp);
+	if (cfg->vga_text) {
+		/* What the real-mode setup would have read from a VGA BIOS in mode 3. */
+		put8(zp, ZP_ORIG_X, 0);
+		put8(zp, ZP_ORIG_Y, 0);
+		put8(zp, ZP_VIDEO_MODE, 3);
+		put8(zp, ZP_VIDEO_COLS, 80);
+		put16(zp, ZP_VIDEO_EGA_BX, 0x0003);    /* not 0x10: EGA/VGA, 256 KiB */
+		put8(zp, ZP_VIDEO_LINES, 25);
+		put8(zp, ZP_VIDEO_IS_VGA, 1);
+		put16(zp, ZP_VIDEO_POINTS, 16);
+	}
 	{
 		uint64_t ext_k = (ram_top(cfg->e820) - 0x100000) >> 10;
 		put32(zp, ZP_ALT_MEM_K, ext_k > UINT32_MAX ? UINT32_MAX : (uint32_t)ext_k);

@@ -49,6 +49,7 @@ struct linux_boot_config {
 	const char *cmdline;            /* NULL for empty */
 	const struct e820_map *e820;
 	uint64_t acpi_rsdp;             /* physical address of the RSDP, 0 if none */
+	bool vga_text;                  /* a VGA in 80x25 colour text: tell vgacon (screen_info) */
 };
 
 /* What the loader placed where (for logs and tests). */

@@ -8,7 +8,7 @@
 #include "machine/bios.h"
 #include "machine/multiboot.h"
 
-#define PC_SAVE_VERSION 1
+#define PC_SAVE_VERSION 2               /* 2: the VGA section follows the ACPI one */
 #define MAX_KERNEL (256u << 20)
 #define MAX_INITRD (1u << 30)
 
@@ -20,7 +20,12 @@ static const uint8_t pirq_irqs[PCI_NUM_PIRQ] = { 10, 10, 11, 11 };
 static uint8_t *bus_ram_page(void *opaque, uint32_t paddr, bool write)
 {
 	struct pc *pc = opaque;
-	return memory_page(&pc->mem, paddr, write);
+	uint8_t *page = memory_page(&pc->mem, paddr, write);
+
+	/* The VGA's linear framebuffer is memory too, wherever its BAR points. */
+	if (!page && paddr >= PC_PCI_MEM_BASE)
+		page = vga_lfb_page(&pc->vga, paddr, write);
+	return page;
 }
 
 static uint32_t bus_mmio_read(void *opaque, uint32_t paddr, unsigned size)
@@ -286,6 +291,7 @@ static int load_kernel(struct pc *pc, char *err, size_t errlen)
 			.kernel = pc->kernel, .kernel_size = pc->kernel_size,
 			.initrd = pc->initrd[0], .initrd_size = pc->initrd_size[0],
 			.cmdline = pc->cfg.cmdline, .e820 = &pc->e820, .acpi_rsdp = rsdp,
+			.vga_text = true,       /* vga_reset leaves mode 3, as a VGA BIOS would */
 		};
 		if (linux_boot_load(&pc->mem, &lc, &pc->entry, &res, why, sizeof(why)) != 0) {
 			snprintf(err, errlen, "%s: %s", pc->cfg.kernel, why);
@@ -433,6 +439,11 @@ struct pc *pc_new(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "device wiring failed: an I/O port is claimed twice");
 		goto fail;
 	}
+	if (vga_init(&pc->vga, &pc->clock, &pc->io, &pc->mmio, &pc->pci, PC_VGA_DEVFN) != 0) {
+		snprintf(err, errlen, "cannot create the VGA (video memory, ports or window)");
+		goto fail;
+	}
+	pc->vga_ready = true;
 	layout = (struct e820_layout){
 		.ram_size = cfg->ram_size,
 		.acpi_base = pc->boot == PC_BOOT_BIOS ? 0 : (uint32_t)(cfg->ram_size - PC_ACPI_SIZE),
@@ -458,6 +469,8 @@ void pc_free(struct pc *pc)
 	testdev_flush(&pc->testdev);
 	if (pc->cpu)
 		cpu_free(pc->cpu);
+	if (pc->vga_ready)
+		vga_free(&pc->vga);
 	memory_destroy(&pc->mem);
 	free(pc->kernel);
 	for (unsigned i = 0; i < PC_MAX_MODULES; i++)
@@ -482,6 +495,7 @@ int pc_reset(struct pc *pc, char *err, size_t errlen)
 	i440fx_reset(&pc->host);
 	piix_reset(&pc->piix);
 	acpi_pm_reset(&pc->acpi);
+	vga_reset(&pc->vga);
 	setup_cmos(pc);
 	/* The keyboard controller's output port comes out of reset with A20 on. */
 	pc->a20_kbc = (pc->kbc.outport & I8042_OUT_A20) != 0;
@@ -538,6 +552,7 @@ void pc_save(const struct pc *pc, struct sbuf *sb)
 	pci_bus_save(&pc->pci, sb);
 	piix_save(&pc->piix, sb);
 	acpi_pm_save(&pc->acpi, sb);
+	vga_save(&pc->vga, sb);
 }
 
 static int load_state(struct pc *pc, struct sbuf *sb);
@@ -601,7 +616,8 @@ static int load_state(struct pc *pc, struct sbuf *sb)
 	    i8259_load(&pc->pic, sb) != 0 || i8254_load(&pc->pit, sb) != 0 ||
 	    mc146818_load(&pc->rtc, sb) != 0 || ns16550_load(&pc->com1, sb) != 0 ||
 	    i8042_load(&pc->kbc, sb) != 0 || pci_bus_load(&pc->pci, sb) != 0 ||
-	    piix_load(&pc->piix, sb) != 0 || acpi_pm_load(&pc->acpi, sb) != 0)
+	    piix_load(&pc->piix, sb) != 0 || acpi_pm_load(&pc->acpi, sb) != 0 ||
+	    vga_load(&pc->vga, sb) != 0)
 		return -1;
 	i440fx_post_load(&pc->host);
 	pc->a20_kbc = a20_kbc;

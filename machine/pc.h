@@ -35,6 +35,7 @@
 #include "machine/pci.h"
 #include "machine/piix.h"
 #include "machine/testdev.h"
+#include "machine/vga.h"
 #include "translator/cpu.h"
 
 struct sbuf;
@@ -49,6 +50,7 @@ struct sbuf;
 #define PC_PCI_MEM_BASE 0xe0000000u
 #define PC_PCI_MEM_LIMIT 0xfebfffffu
 #define PC_RSDP_ADDR 0xf0000            /* in the ISA ROM window, found by a scan too */
+#define PC_VGA_DEVFN PCI_DEVFN(2, 0)    /* where QEMU's standard VGA sits too */
 
 struct pc_config {
 	uint64_t ram_size;              /* bytes */
@@ -95,6 +97,8 @@ struct pc {
 	struct piix piix;
 	struct acpi_pm acpi;
 	struct testdev testdev;
+	struct vga vga;
+	bool vga_ready;                 /* vga_init succeeded: vga_free is due */
 
 	/* Boot images, kept to load them again after a reset. */
 	enum pc_boot boot;

@@ -106,7 +106,7 @@ static void bzimage_synthetic(struct test *t)
 	uint8_t *k = fake_bzimage(0x10000, &size), initrd[5000];
 	struct linux_boot_config cfg = { .kernel = k, .kernel_size = size, .initrd = initrd,
 	                                 .initrd_size = sizeof(initrd), .cmdline = "console=ttyS0 quiet",
-	                                 .e820 = &map, .acpi_rsdp = 0xf0000 };
+	                                 .e820 = &map, .acpi_rsdp = 0xf0000, .vga_text = true };
 
 	REQUIRE(t, k != NULL);
 	memset(initrd, 0xa5, sizeof(initrd));
@@ -136,6 +136,12 @@ static void bzimage_synthetic(struct test *t)
 	CHECK_EQ(t, rd32(&m, BOOT_ZERO_PAGE + 0x228), BOOT_CMDLINE_ADDR);
 	CHECK(t, strcmp((char *)m.ram + BOOT_CMDLINE_ADDR, "console=ttyS0 quiet") == 0);
 	CHECK_EQ(t, rd64(&m, BOOT_ZERO_PAGE + 0x070), 0xf0000);
+	/* screen_info for vgacon: mode 3, 80x25, VGA, 16-line font. */
+	CHECK_EQ(t, m.ram[BOOT_ZERO_PAGE + 0x06], 3);
+	CHECK_EQ(t, m.ram[BOOT_ZERO_PAGE + 0x07], 80);
+	CHECK_EQ(t, m.ram[BOOT_ZERO_PAGE + 0x0e], 25);
+	CHECK_EQ(t, m.ram[BOOT_ZERO_PAGE + 0x0f], 1);
+	CHECK_EQ(t, m.ram[BOOT_ZERO_PAGE + 0x10], 16);
 	CHECK_EQ(t, rd32(&m, BOOT_ZERO_PAGE + 0x1e0), ((64 << 20) - 0x20000 - 0x100000) >> 10);
 	/* Initrd: page aligned, as high as fits below the ACPI tables. */
 	CHECK_EQ(t, res.initrd_addr, ((64 << 20) - 0x20000 - sizeof(initrd)) & ~0xfffu);

@@ -80,8 +80,18 @@ static void memory_through_bus(struct test *t)
 	REQUIRE(t, pc != NULL);
 	CHECK(t, pc->cpu_bus.ram_page(pc, 0x1000, true) == pc->mem.ram + 0x1000);
 	CHECK(t, pc->cpu_bus.ram_page(pc, 0xb8000, false) == NULL);
-	/* Nothing claims the VGA window yet: reads float high. */
-	CHECK_EQ(t, pc->cpu_bus.mmio_read(pc, 0xb8000, 2), 0xffff);
+	/* The VGA window: 80x25 text memory, blank (space, grey on black) after reset. */
+	CHECK_EQ(t, pc->cpu_bus.mmio_read(pc, 0xb8000, 2), 0x0720);
+	pc->cpu_bus.mmio_write(pc, 0xb8000, 0x1f41, 2);
+	CHECK_EQ(t, pc->cpu_bus.mmio_read(pc, 0xb8000, 2), 0x1f41);
+	/* Nothing decodes here (no HPET): reads float high. */
+	CHECK_EQ(t, pc->cpu_bus.mmio_read(pc, 0xfed00000, 4), 0xffffffffu);
+	/* The firmware setup placed the VGA's linear framebuffer in the PCI window: memory. */
+	const struct pci_bar *lfb = &pc->vga.pci.bars[0];
+	REQUIRE(t, lfb->mapped);
+	CHECK(t, lfb->mapped_base >= PC_PCI_MEM_BASE);
+	CHECK(t, pc->cpu_bus.ram_page(pc, lfb->mapped_base + 0x1234, true) == pc->vga.vram + 0x1000);
+	CHECK(t, pc->cpu_bus.ram_page(pc, lfb->mapped_base + VGA_VRAM_SIZE, true) == NULL);
 	CHECK(t, pc->cpu_bus.ram_page(pc, 0xf0000, true) == NULL);
 	/* Direct boot: ACPI tables at the top of RAM, the RSDP in the F segment. */
 	CHECK(t, memcmp(pc->cpu_bus.ram_page(pc, PC_RSDP_ADDR, false), "RSD PTR ", 8) == 0);
