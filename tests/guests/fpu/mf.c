@@ -25,6 +25,7 @@ static void mf_handler(struct frame *f)
 	fnclex();
 }
 
+extern uint8_t mf_rs_div[], mf_rs_wait[], mf_fsave[];
 extern uint8_t mf_div[], mf_wait[], mf_sqrt[], mf_sqrt2[], mf_fld[], mf_pe[], mf_pe_wait[];
 static const double zero = 0.0, three = 3.0, minus_one = -1.0;
 
@@ -111,6 +112,46 @@ void test_main(void)
 	top = fstp_bits();
 	check(top == 0x3fd5555555555555ull, "#P: the rounded quotient was stored", "ST(0) %#x%08x",
 	      (uint32_t)(top >> 32), (uint32_t)top);
+
+	/* A context saved with its error pending (a task switched out right
+	 * after the error): FNSAVE does not raise it and reinitializes; FRSTOR
+	 * brings it back, and the next waiting instruction raises #MF with the
+	 * pointers from the image. */
+	static struct fsave img;
+	M.n = 0;
+	memset(&M.env, 0, sizeof(M.env));
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x04);
+	__asm__ volatile("fld1\n\t.globl mf_rs_div\nmf_rs_div: fdivl %0" : : "m"(zero) : "memory");
+	fnsave(&img);
+	__asm__ volatile("fwait" ::: "memory");
+	CHECK_EQ("FNSAVE with an error pending: no #MF, and it reinitializes", M.n, 0);
+	check((img.env.sw & (FSW_ZE | FSW_ES)) == (FSW_ZE | FSW_ES), "the FNSAVE image keeps ZE and ES",
+	      "sw %#x", img.env.sw);
+	frstor(&img);
+	CHECK_EQ("FRSTOR itself: no #MF (nothing was pending before it)", M.n, 0);
+	__asm__ volatile(".globl mf_rs_wait\nmf_rs_wait: fwait" ::: "memory");
+	CHECK_EQ("FRSTOR of a pending error: #MF at the next FWAIT", M.n, 1);
+	CHECK_EQ("FRSTOR of a pending error: at the FWAIT", M.eip, (uint32_t)mf_rs_wait);
+	CHECK_EQ("FRSTOR of a pending error: FIP from the image", M.env.fip, (uint32_t)mf_rs_div);
+
+	/* FSAVE is FWAIT + FNSAVE: the FWAIT raises #MF first; after the
+	 * handler's FNCLEX the save goes through with the error cleared. */
+	M.n = 0;
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x04);
+	__asm__ volatile("fld1\n\tfdivl %1\n\t.globl mf_fsave\nmf_fsave: fsave %0"
+			 : "=m"(img) : "m"(zero) : "memory");
+	CHECK_EQ("FSAVE (waiting form): one #MF", M.n, 1);
+	CHECK_EQ("FSAVE: #MF at its FWAIT byte", M.eip, (uint32_t)mf_fsave);
+	CHECK_EQ("FSAVE: the image saved after the handler has no error", img.env.sw & (FSW_ES | 0x3f), 0);
+
+	/* FNINIT drops a pending error. */
+	M.n = 0;
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x04);
+	__asm__ volatile("fld1\n\tfdivl %0\n\tfninit\n\tfwait" : : "m"(zero) : "memory");
+	CHECK_EQ("FNINIT after the error: FWAIT raises nothing", M.n, 0);
 
 	/* Masked: the same 1/0 raises nothing and gives +inf. */
 	M.n = 0;
