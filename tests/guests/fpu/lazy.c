@@ -6,7 +6,8 @@
  * across its yields, with its own rounding and precision control, so a
  * context mixed up or lost by the switch shows in its results. The results
  * must be the same bits as the same computation run alone, without
- * switching.
+ * switching. The switched run is done twice: with FNSAVE/FRSTOR, and with
+ * FXSAVE/FXRSTOR (CR4.OSFXSR set) when CPUID has FXSR, as Linux does then.
  */
 #include "fpu.h"
 
@@ -17,6 +18,7 @@ struct task {
 	uint32_t esp;                 /* saved while switched out */
 	int nsteps, done, fpu_used;
 	struct fsave fpu;             /* the x87 context while not the owner */
+	uint8_t fx[512] __attribute__((aligned(16)));   /* the same, FXSAVE form */
 	uint8_t out[NSTEPS_MAX + 2][10];
 	uint16_t sw, cw;
 	uint8_t stack[TASK_STACK] __attribute__((aligned(16)));
@@ -28,6 +30,7 @@ struct sched {
 	int cur;                      /* the running task, -1: the scheduler */
 	struct task *owner;           /* whose registers the x87 holds */
 	int switching;                /* 0: the reference run, yield is a no-op */
+	int use_fxsr;                 /* the #NM handler saves with FXSAVE */
 	uint32_t main_esp;
 	int n_nm, n_swaps, n_resumes, n_nm_other;
 };
@@ -128,11 +131,17 @@ static void nm_handler(struct frame *f)
 	if (S.owner == t)
 		return;
 	if (S.owner) {
-		fnsave(&S.owner->fpu);
+		if (S.use_fxsr)
+			__asm__ volatile("fxsave %0" : "=m"(S.owner->fx) : : "memory");
+		else
+			fnsave(&S.owner->fpu);
 		S.n_swaps++;
 	}
 	if (t->fpu_used) {
-		frstor(&t->fpu);
+		if (S.use_fxsr)
+			__asm__ volatile("fxrstor %0" : : "m"(t->fx) : "memory");
+		else
+			frstor(&t->fpu);
 	} else {
 		fninit();
 		t->fpu_used = 1;
@@ -148,6 +157,66 @@ static void task_start(struct task *t)
 	for (int i = 0; i < 4; i++)
 		*--sp = 0;                    /* ebp ebx esi edi */
 	t->esp = (uint32_t)sp;
+}
+
+/* Round robin between the two tasks, TS set on every switch; checks
+ * their results against the reference. */
+static void switched_run(const char *how, uint8_t ref[2][NSTEPS_MAX + 2][10],
+			 const uint16_t ref_sw[2], const uint16_t ref_cw[2])
+{
+	for (int id = 0; id < 2; id++) {
+		struct task *t = &S.task[id];
+		t->done = t->fpu_used = 0;
+		memset(t->out, 0, sizeof(t->out));
+		task_start(t);
+	}
+	S.owner = 0;
+	S.n_nm = S.n_swaps = S.n_resumes = S.n_nm_other = 0;
+	rt_set_handler(7, nm_handler);
+	fninit();
+	S.switching = 1;
+	while (!S.task[0].done || !S.task[1].done) {
+		for (int id = 0; id < 2; id++) {
+			if (S.task[id].done)
+				continue;
+			S.cur = id;
+			S.n_resumes++;
+			write_cr0(read_cr0() | CR0_TS);
+			switch_stacks(&S.main_esp, S.task[id].esp);
+			S.cur = -1;
+		}
+	}
+	write_cr0(read_cr0() & ~CR0_TS);
+	rt_set_handler(7, 0);
+	S.switching = 0;
+
+	for (int id = 0; id < 2; id++) {
+		struct task *t = &S.task[id];
+		int bad = -1;
+		for (int i = 0; i < t->nsteps + 2 && bad < 0; i++)
+			if (!bytes_equal(t->out[i], ref[id][i], 10))
+				bad = i;
+		if (bad >= 0) {
+			printf_("%s: task %d: result %d differs: got ", how, id, bad);
+			print_ext(t->out[bad]);
+			puts_(" want ");
+			print_ext(ref[id][bad]);
+			putch('\n');
+		}
+		check(bad < 0, id ? "task 1 results with lazy switching" : "task 0 results with lazy switching",
+		      "%s: result %d differs", how, bad);
+		check(t->sw == ref_sw[id] && t->cw == ref_cw[id], "task status and control words",
+		      "%s: task %d: sw %#x cw %#x, want sw %#x cw %#x", how, id, t->sw, t->cw, ref_sw[id], ref_cw[id]);
+	}
+	/* Every resume runs FP code right away: one #NM each, and a swap of
+	 * registers whenever the other task owned them. Task 0 runs its last
+	 * steps alone: one swap back to it, then the #NM only clears TS. */
+	CHECK_EQ("one #NM per resume", S.n_nm, S.n_resumes);
+	CHECK_EQ("context swaps only when the owner changes", S.n_swaps, 2 * (S.task[1].nsteps + 1));
+	CHECK_EQ("no #NM outside the tasks", S.n_nm_other, 0);
+	check(S.n_resumes == S.task[0].nsteps + S.task[1].nsteps + 2, "resume count",
+	      "%d resumes", S.n_resumes);
+	printf_("%s: %d resumes, %d #NM, %d swaps\n", how, S.n_resumes, S.n_nm, S.n_swaps);
 }
 
 void test_main(void)
@@ -173,53 +242,19 @@ void test_main(void)
 	check(!bytes_equal(ref[0], ref[1], sizeof(ref[0])), "the two tasks compute different things",
 	      "their results are the same bits");
 
-	/* The switched run: round robin, TS set on every switch. */
-	rt_set_handler(7, nm_handler);
-	fninit();
-	S.switching = 1;
-	for (int id = 0; id < 2; id++)
-		task_start(&S.task[id]);
-	while (!S.task[0].done || !S.task[1].done) {
-		for (int id = 0; id < 2; id++) {
-			if (S.task[id].done)
-				continue;
-			S.cur = id;
-			S.n_resumes++;
-			write_cr0(read_cr0() | CR0_TS);
-			switch_stacks(&S.main_esp, S.task[id].esp);
-			S.cur = -1;
-		}
-	}
-	write_cr0(read_cr0() & ~CR0_TS);
-	rt_set_handler(7, 0);
+	puts_("switching with FNSAVE/FRSTOR\n");
+	switched_run("fnsave", ref, ref_sw, ref_cw);
 
-	for (int id = 0; id < 2; id++) {
-		struct task *t = &S.task[id];
-		int bad = -1;
-		for (int i = 0; i < t->nsteps + 2 && bad < 0; i++)
-			if (!bytes_equal(t->out[i], ref[id][i], 10))
-				bad = i;
-		if (bad >= 0) {
-			printf_("FAIL task %d: result %d differs: got ", id, bad);
-			print_ext(t->out[bad]);
-			puts_(" want ");
-			print_ext(ref[id][bad]);
-			putch('\n');
-			check(0, "task results with lazy switching", "task %d", id);
-		} else {
-			check(1, "task results with lazy switching", " ");
-		}
-		check(t->sw == ref_sw[id] && t->cw == ref_cw[id], "task status and control words",
-		      "task %d: sw %#x cw %#x, want sw %#x cw %#x", id, t->sw, t->cw, ref_sw[id], ref_cw[id]);
+	uint32_t a, b, c, d;
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1u << 24))) {
+		puts_("note: CPUID.1:EDX.FXSR clear: no FXSAVE switching\n");
+		return;
 	}
-	/* Every resume runs FP code right away: one #NM each, and a swap of
-	 * registers whenever the other task owned them. Task 0 runs its last
-	 * steps alone: one swap back to it, then the #NM only clears TS. */
-	CHECK_EQ("one #NM per resume", S.n_nm, S.n_resumes);
-	CHECK_EQ("context swaps (FNSAVE+FRSTOR) only when the owner changes", S.n_swaps,
-		 2 * (S.task[1].nsteps + 1));
-	CHECK_EQ("no #NM outside the tasks", S.n_nm_other, 0);
-	check(S.n_resumes == S.task[0].nsteps + S.task[1].nsteps + 2, "resume count",
-	      "%d resumes", S.n_resumes);
-	printf_("lazy: %d resumes, %d #NM, %d swaps\n", S.n_resumes, S.n_nm, S.n_swaps);
+	write_cr4(read_cr4() | CR4_OSFXSR);
+	S.use_fxsr = 1;
+	puts_("switching with FXSAVE/FXRSTOR\n");
+	switched_run("fxsave", ref, ref_sw, ref_cw);
+	S.use_fxsr = 0;
+	write_cr4(read_cr4() & ~CR4_OSFXSR);
 }
