@@ -108,6 +108,16 @@ static void handle_request(struct control *c, struct proto_msg *m)
 			reply = proto_error(m->id, PROTO_ERR_GUEST_FAILURE, why, NULL);
 		else
 			reply = proto_result(m->id, status_object(g));
+	} else if (strcmp(meth, "screenshot") == 0) {
+		const char *path;
+		char why[600];
+
+		if (proto_param_str(m->params, "path", true, &path, why, sizeof(why)) != 0)
+			reply = proto_error(m->id, PROTO_ERR_INVALID_PARAMS, why, NULL);
+		else if (display_screenshot(&g->display_hooks, path, why, sizeof(why)) != 0)
+			reply = proto_error(m->id, PROTO_ERR_GUEST_FAILURE, why, NULL);
+		else
+			reply = proto_result(m->id, ok_object());
 	} else if (strcmp(meth, "quit") == 0) {
 		reply = proto_result(m->id, ok_object());
 		send_msg(c, reply);

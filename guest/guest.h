@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "guest/display.h"
 #include "machine/pc.h"
 
 struct event_base;
@@ -30,6 +31,9 @@ struct guest_options {
 	int gdb_port;                   /* 0: no stub */
 	bool gdb_wait;
 	bool no_reboot;
+	const char *vnc;                /* --vnc "ADDR:PORT" or "unix:PATH", or NULL */
+	const char *vnc_password_file;
+	const char *vnc_web;            /* noVNC pages to serve, or NULL for the default */
 	const char *trace_path;
 	uint64_t trace_from, trace_to;  /* guest ns */
 	int verbose;
@@ -44,6 +48,8 @@ struct guest {
 	struct serial *serial;
 	struct control *control;
 	struct gdbstub *gdb;
+	struct display_link *display;   /* with --vnc */
+	struct display_hooks display_hooks;
 
 	enum guest_state state;
 	bool halted;                    /* the CPU executed HLT: sleep until woken */

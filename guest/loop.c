@@ -42,6 +42,17 @@ static void serial_wake(void *opaque)
 	guest_kick(opaque);
 }
 
+static void display_kick(void *opaque)
+{
+	guest_kick(opaque);
+}
+
+static void display_flush_tlb(void *opaque)
+{
+	struct guest *g = opaque;
+	cpu_flush_tlb(g->pc->cpu);
+}
+
 const char *guest_state_name(const struct guest *g)
 {
 	if (g->state == GUEST_PAUSED || g->debug_stopped)
@@ -424,6 +435,19 @@ int guest_init(struct guest *g, const struct guest_options *opt, char *err, size
 	if (!g->pc)
 		return 2;
 	serial_attach(g->serial, &g->pc->com1, serial_wake, g);
+	g->display_hooks = (struct display_hooks){
+		.vga = &g->pc->vga, .kbd = &g->pc->kbc.kbd, .mouse = &g->pc->kbc.mouse,
+		.flush_tlb = display_flush_tlb, .kick = display_kick, .opaque = g,
+	};
+	if (opt->vnc) {
+		struct display_config dc = {
+			.listen = opt->vnc, .password_file = opt->vnc_password_file,
+			.web_dir = opt->vnc_web, .name = opt->name ? opt->name : "vmd",
+		};
+		g->display = display_link_start(g->base, &dc, &g->display_hooks, err, errlen);
+		if (!g->display)
+			return 2;
+	}
 	if (opt->control_fd >= 0) {
 		g->control = control_new(g, opt->control_fd, err, errlen);
 		if (!g->control)
@@ -447,6 +471,8 @@ void guest_destroy(struct guest *g)
 		gdbstub_free(g->gdb);
 	if (g->control)
 		control_free(g->control);
+	if (g->display)
+		display_link_stop(g->display);
 	if (g->pc)
 		pc_free(g->pc);
 	if (g->serial)

@@ -35,11 +35,18 @@ static void usage(FILE *f)
 	"  --control-fd N       JSON-RPC 2.0 control channel (one object per line) on fd N.\n"
 	"                       Requests: status -> {state, insns, uptime_ns}; pause; resume;\n"
 	"                       reset; powerdown (ACPI power button); quit (exit 0);\n"
-	"                       snapshot-save {path}; snapshot-load {path} (same machine options).\n"
+	"                       snapshot-save {path}; snapshot-load {path} (same machine options);\n"
+	"                       screenshot {path} (PNG of the screen).\n"
 	"                       Notifications: state {state[, reason]} on changes;\n"
 	"                       shutdown {reason, code} before exiting because of the guest:\n"
 	"                       poweroff, reset (with --no-reboot), triple-fault (with\n"
 	"                       --no-reboot), debug-exit.\n"
+	"\n"
+	"Screen (the VGA, over VNC through build/vmd-display):\n"
+	"  --vnc LISTEN         serve the screen on ADDR:PORT (VNC, and noVNC over WebSocket)\n"
+	"                       or unix:PATH; keyboard and mouse go to the PS/2 ports\n"
+	"  --vnc-password-file F  VNC password (first line of F)\n"
+	"  --vnc-web DIR        noVNC pages to serve (default /usr/share/novnc if present)\n"
 	"\n"
 	"Debugging:\n"
 	"  --gdb PORT           GDB remote stub on 127.0.0.1:PORT (target remote :PORT)\n"
@@ -57,6 +64,7 @@ static void usage(FILE *f)
 enum {
 	OPT_NAME = 256, OPT_SERIAL, OPT_CONSOLE_FD, OPT_CONTROL_FD, OPT_DEBUG_EXIT, OPT_GDB,
 	OPT_GDB_WAIT, OPT_TRACE, OPT_TRACE_FROM, OPT_TRACE_TO, OPT_NO_REBOOT, OPT_DEBUGCON,
+	OPT_VNC, OPT_VNC_PASSWORD_FILE, OPT_VNC_WEB,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +80,9 @@ static const struct option long_opts[] = {
 	{ "trace-from", required_argument, NULL, OPT_TRACE_FROM },
 	{ "trace-to", required_argument, NULL, OPT_TRACE_TO },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "vnc", required_argument, NULL, OPT_VNC },
+	{ "vnc-password-file", required_argument, NULL, OPT_VNC_PASSWORD_FILE },
+	{ "vnc-web", required_argument, NULL, OPT_VNC_WEB },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -175,6 +186,9 @@ int main(int argc, char **argv)
 				opt.trace_to = v;
 			break;
 		case OPT_NO_REBOOT: opt.no_reboot = true; break;
+		case OPT_VNC: opt.vnc = optarg; break;
+		case OPT_VNC_PASSWORD_FILE: opt.vnc_password_file = optarg; break;
+		case OPT_VNC_WEB: opt.vnc_web = optarg; break;
 		default:
 			fprintf(stderr, "Try 'vmd-guest --help'.\n");
 			return 2;
@@ -182,6 +196,10 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vmd-guest: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if ((opt.vnc_password_file || opt.vnc_web) && !opt.vnc) {
+		fprintf(stderr, "vmd-guest: --vnc-password-file and --vnc-web need --vnc\n");
 		return 2;
 	}
 	if (opt.gdb_wait && !opt.gdb_port) {

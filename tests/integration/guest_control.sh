@@ -168,3 +168,88 @@ sd = [m for m in msgs if m.get("method") == "shutdown"]
 result("poweroff_notification", sd and sd[0]["params"]["reason"] == "poweroff", msgs)
 result("poweroff_status", rc == 0, rc)
 PY
+
+# The screen: a screenshot of the VGA (blank after reset, text once the
+# guest wrote some), and the VNC server process that --vnc starts and stops.
+T_TMP=$T_TMP timeout 120 python3 - "$G" "$K" <<'PY'
+import json, os, socket, struct, subprocess, sys, time, zlib
+g, k = sys.argv[1], sys.argv[2]
+tmp = os.environ["T_TMP"]
+def result(name, ok, why=""):
+    print(("PASS guest_control/%s" % name) if ok else ("FAIL guest_control/%s: %s" % (name, why)))
+def png_pixels(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    # Count bytes that are not 0 outside the per-row filter bytes: any colour at all.
+    stride = (len(raw) // h) - 1
+    lit = sum(1 for y in range(h) for b in raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)] if b)
+    return w, h, lit
+def run(cmdline, extra=()):
+    a, b = socket.socketpair()
+    p = subprocess.Popen([g, "-m", "32M", "-k", k, "-a", cmdline, "--control-fd", str(b.fileno()), *extra],
+                         pass_fds=[b.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    b.close()
+    a.settimeout(10)
+    return p, a, a.makefile("rb")
+def request(s, f, method, params, id_):
+    s.sendall((json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}) + "\n").encode())
+    while True:
+        m = json.loads(f.readline())
+        if m.get("id") == id_:
+            return m
+def wait_halted(f):
+    for line in f:
+        m = json.loads(line)
+        if m.get("method") == "state" and m["params"]["state"] == "halted":
+            return
+p, s, f = run("halt")
+wait_halted(f)
+r = request(s, f, "screenshot", {"path": tmp + "/blank.png"}, 1)
+w, h, lit = png_pixels(tmp + "/blank.png") if "result" in r else (0, 0, -1)
+# Blank but for the blinking cursor (a few pixels at most).
+result("screenshot_blank", "result" in r and w >= 640 and h >= 400 and 0 <= lit < 100, (r, w, h, lit))
+r = request(s, f, "screenshot", {"path": "/nonexistent/dir/x.png"}, 2)
+result("screenshot_bad_path", r.get("error", {}).get("code") == -32004, r)
+request(s, f, "quit", {}, 3)
+p.wait(10)
+p, s, f = run("vgatext halt")
+wait_halted(f)
+r = request(s, f, "screenshot", {"path": tmp + "/text.png"}, 1)
+w, h, lit = png_pixels(tmp + "/text.png") if "result" in r else (0, 0, 0)
+result("screenshot_text", "result" in r and lit > 1000, (r, w, h, lit))
+request(s, f, "quit", {}, 2)
+p.wait(10)
+
+# --vnc starts vmd-display on a UNIX socket; it goes away with the guest.
+sock = tmp + "/vnc.sock"
+p, s, f = run("halt", ["--vnc", "unix:" + sock])
+for _ in range(100):
+    if os.path.exists(sock):
+        break
+    time.sleep(0.1)
+ok = os.path.exists(sock)
+if ok:
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(10)
+    c.connect(sock)
+    banner = c.recv(12)
+    c.close()
+    ok = banner.startswith(b"RFB 003.")
+result("vnc_server", ok, sock)
+request(s, f, "quit", {}, 1)
+rc = p.wait(10)
+time.sleep(0.5)
+gone = subprocess.run(["pgrep", "-f", "vmd-display.*" + sock], capture_output=True).returncode != 0
+result("vnc_server_stops", rc == 0 and gone, rc)
+PY

@@ -11,6 +11,7 @@
  *   halt        sleep with interrupts off (stops for good: for idle tests)
  *   ticks=N     run the PIT at 100 Hz and sleep (sti; hlt) through N timer interrupts
  *   spam=N      print N numbered lines of 64 characters (console back-pressure tests)
+ *   vgatext     write a line into the VGA text screen at 0xB8000
  *   poweroff    ACPI S5 through PM1a_CNT at 0x604 (where the board puts the PM block)
  *   exit=N      leave through isa-debug-exit with value N (status 2N+1)
  * Words run in order; "done" is printed at the end.
@@ -310,6 +311,12 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 				put_hex(i);
 				puts_serial(" ..................................................\n");
 			}
+		} else if (word_is(w, end, "vgatext")) {
+			static const char text[] = "vmd board test kernel on the VGA";
+			volatile uint16_t *screen = (uint16_t *)0xb8000;
+			for (unsigned i = 0; text[i]; i++)
+				screen[i] = (uint16_t)(0x1f00 | (uint8_t)text[i]);   /* white on blue */
+			puts_serial("vga text written\n");
 		} else if (word_is(w, end, "poweroff")) {
 			puts_serial("powering off\n");
 			outw(0x604, 0x2000);    /* SLP_EN with SLP_TYP 0: S5 on the PIIX4 */
