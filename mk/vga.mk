@@ -36,3 +36,17 @@ $(DISPLAY_FEED): $(O)/bench/display_feed.o $(O)/guest/display.o $(LIBMACHINE) $(
 
 all: $(DISPLAY_FEED)
 -include $(O)/bench/display_feed.d
+
+# The VGA test kernel (tests/guests/vga): text at 0xB8000 and keyboard echo,
+# for tests/integration/vnc_guest.sh.
+VGA_KERNEL := $(O)/tests/guests/vga/kernel.elf
+VGA_KERNEL_SRCS := tests/guests/vga/start.S tests/guests/vga/kernel.c
+
+$(VGA_KERNEL): $(VGA_KERNEL_SRCS) tests/guests/vga/kernel.ld mk/vga.mk
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -nostdlib -static -no-pie -O2 -Wall -Wextra -Werror \
+		-Wl,-T,tests/guests/vga/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack \
+		-Wl,--no-warn-rwx-segments -o $@ $(VGA_KERNEL_SRCS)
+
+all: $(VGA_KERNEL)

@@ -300,6 +300,44 @@ elif start_feed text; then
 	stop_feed
 fi
 
+# --- a real guest: vmd-guest --vnc running the VGA test kernel on our CPU ---
+G=$VMD_BUILD/vmd-guest
+K=$VMD_BUILD/tests/guests/vga/kernel.elf
+if [ ! -x "$G" ] || ! "$G" --help 2>&1 | grep -q -- --vnc; then
+	skip guest_screen "vmd-guest has no --vnc option yet (board wiring pending)"
+elif [ ! -r "$K" ]; then
+	fail guest_screen "no $K"
+else
+	PORT=$(free_port)
+	timeout 60 "$G" -m 32M -k "$K" --vnc "127.0.0.1:$PORT" </dev/null >"$T_TMP/guest.out" 2>"$T_TMP/guest.err" &
+	GPID=$!
+	T_PIDS+=("$GPID")
+	if wait_for 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])))" "$PORT"; then
+		sleep 0.5
+		capture "$PORT" "$T_TMP/guest.png"
+		python3 "$T_TMP/png.py" text "$T_TMP/guest.png" "$FONT_ARG" >"$T_TMP/guest.txt" 2>&1
+		check guest_screen grep -qx "Hello from the guest through 0xB8000" "$T_TMP/guest.txt"
+		# Keys typed in a viewer reach the guest's i8042 (translated set 1):
+		# 'a' = 1E/9E, then '@' from a client without shift = 2A 03 AA 83.
+		python3 - "$PORT" <<'PYEOF' >"$T_TMP/guest-keys.out" 2>&1
+import socket, struct, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1]))); s.recv(12); s.sendall(b'RFB 003.008\n')
+s.recv(64); s.sendall(b'\x01'); s.recv(4); s.sendall(b'\x01'); time.sleep(0.3)
+for sym in (ord('a'), ord('@')):
+    s.sendall(struct.pack('>BBxxI', 4, 1, sym)); time.sleep(0.05)
+    s.sendall(struct.pack('>BBxxI', 4, 0, sym)); time.sleep(0.05)
+time.sleep(0.5)
+PYEOF
+		capture "$PORT" "$T_TMP/guest2.png"
+		python3 "$T_TMP/png.py" text "$T_TMP/guest2.png" "$FONT_ARG" >"$T_TMP/guest2.txt" 2>&1
+		check guest_keyboard grep -qx "KEY 1E 9E 2A 03 AA 83" "$T_TMP/guest2.txt"
+	else
+		fail guest_screen "vmd-guest did not open the VNC port: $(tail -3 "$T_TMP/guest.err")"
+	fi
+	kill "$GPID" 2>/dev/null
+	wait "$GPID" 2>/dev/null
+fi
+
 # --- the display process dies: the feed (the guest side) runs on ---
 if start_feed text; then
 	dpid=$(display_pid)
