@@ -4,6 +4,7 @@
 #   finds_difference qemu against qemu with ESI changed at the start: the
 #                    tool must stop at once and name ESI
 #   sysboard         qemu against our CPU on the test board: no difference
+#   vmdguest         qemu against vmd-guest --gdb (multiboot): no difference
 . "$VMD_TOP/tests/lib.sh"
 
 tool=$VMD_TOP/tools/lockstep/lockstep.py
@@ -25,8 +26,17 @@ fi
 
 if [ ! -x "$VMD_BUILD/sysboard" ]; then
 	fail sysboard "no $VMD_BUILD/sysboard (built once translator/*.c defines cpu_new())"
+else
+	out=$(timeout 300 python3 "$tool" kernel "$elf" 2>&1)
+	if [[ "$out" == *"both exited"*"no difference"* ]]; then pass sysboard
+	else fail sysboard "$(echo "$out" | head -n 24 | tr '\n' ';')"; fi
+fi
+
+# The same kernel in the whole PC through vmd-guest's own GDB stub.
+if [ ! -x "$VMD_BUILD/vmd-guest" ]; then
+	skip vmdguest "no $VMD_BUILD/vmd-guest"
 	exit 0
 fi
-out=$(timeout 300 python3 "$tool" kernel "$elf" 2>&1)
-if [[ "$out" == *"both exited"*"no difference"* ]]; then pass sysboard
-else fail sysboard "$(echo "$out" | head -n 24 | tr '\n' ';')"; fi
+out=$(timeout 300 python3 "$tool" kernel "$elf" --subject vmd-guest 2>&1)
+if [[ "$out" == *"both exited"*"no difference"* ]]; then pass vmdguest
+else fail vmdguest "$(echo "$out" | head -n 24 | tr '\n' ';')"; fi
