@@ -137,7 +137,9 @@ start_feed() {
 	while ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',int(sys.argv[1])))" $((PORT + 1)) 2>/dev/null; do
 		PORT=$(free_port)
 	done
-	timeout 120 "$FEED" --vnc "127.0.0.1:$PORT" --scene "$scene" --display "$DISP" "$@" \
+	# No timeout(1) wrapper: the cleanup's kill -9 must reach the feed
+	# itself (its vmd-display follows); --seconds is the safety net.
+	"$FEED" --vnc "127.0.0.1:$PORT" --scene "$scene" --display "$DISP" --seconds 120 "$@" \
 		>"$T_TMP/feed.$scene.out" 2>"$T_TMP/feed.$scene.err" &
 	FEED_PID=$!
 	T_PIDS+=("$FEED_PID")
@@ -154,10 +156,9 @@ capture() {   # capture PORT FILE
 	timeout 20 gvnccapture -q "127.0.0.1:$(($1 - 5900))" "$2" >/dev/null 2>&1
 }
 
-# The vmd-display under a feed started by start_feed (timeout -> feed -> display).
+# The vmd-display under a feed started by start_feed.
 display_pid() {
-	local feed
-	feed=$(pgrep -P "$FEED_PID" -x display-feed) && pgrep -P "$feed" -x vmd-display
+	pgrep -P "$FEED_PID" -x vmd-display
 }
 
 # --- text mode, read back with the font ---
@@ -263,7 +264,7 @@ fi
 
 # --- UNIX socket listener ---
 sock=$T_TMP/vnc.sock
-timeout 60 "$FEED" --vnc "unix:$sock" --scene text --display "$DISP" >"$T_TMP/feed.unix.out" 2>"$T_TMP/feed.unix.err" &
+"$FEED" --seconds 60 --vnc "unix:$sock" --scene text --display "$DISP" >"$T_TMP/feed.unix.out" 2>"$T_TMP/feed.unix.err" &
 FEED_PID=$!
 T_PIDS+=("$FEED_PID")
 if wait_for 10 test -S "$sock"; then
@@ -309,7 +310,7 @@ elif [ ! -r "$K" ]; then
 	fail guest_screen "no $K"
 else
 	PORT=$(free_port)
-	timeout 60 "$G" -m 32M -k "$K" --vnc "127.0.0.1:$PORT" </dev/null >"$T_TMP/guest.out" 2>"$T_TMP/guest.err" &
+	"$G" -m 32M -k "$K" --vnc "127.0.0.1:$PORT" </dev/null >"$T_TMP/guest.out" 2>"$T_TMP/guest.err" &
 	GPID=$!
 	T_PIDS+=("$GPID")
 	if wait_for 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])))" "$PORT"; then
@@ -352,14 +353,13 @@ if start_feed text; then
 	stop_feed
 	# And the other way: the guest side dies, the display process follows.
 	if start_feed text; then
-		feed=$(pgrep -P "$FEED_PID" -x display-feed)
 		dpid=$(display_pid)
-		if [ -n "$feed" ] && [ -n "$dpid" ]; then
-			kill -9 "$feed"
+		if [ -n "$dpid" ]; then
+			kill -9 "$FEED_PID"
 			wait "$FEED_PID" 2>/dev/null
 			check display_exits_with_guest wait_for 5 sh -c "! kill -0 $dpid 2>/dev/null"
 		else
-			fail display_exits_with_guest "no display-feed or vmd-display process"
+			fail display_exits_with_guest "no vmd-display process"
 		fi
 	fi
 fi
