@@ -12,7 +12,7 @@
  * Usage (started by vmd-guest, not by hand):
  *   vmd-display --link-fd N --shm-fd N --listen ADDR:PORT|unix:PATH
  *               [--password-file F] [--web DIR] [--share always|never|client]
- *               [--name NAME]
+ *               [--name NAME] [--verbose]
  *
  * The password file holds the VNC password as plain text on its first line
  * (the newline is not part of it; VNC authentication uses only the first
@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,22 @@ struct viewer {
 	bool have_pos;
 	int buttons;
 };
+
+/* libvncserver's chatter (a dozen lines per connection) would flood the
+ * guest's log: keep its errors, prefixed, and drop the rest unless asked. */
+static void vnc_log_quiet(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+static void vnc_log_err(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("vmd-display: libvncserver: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static void die(const char *fmt, const char *arg)
 {
@@ -153,6 +170,8 @@ static void on_client_gone(rfbClientPtr cl)
 		return;
 	if (v->d->clients > 0)
 		v->d->clients--;
+	fprintf(stderr, "vmd-display: viewer from %s left (%u in all)\n",
+	        cl->host && *cl->host ? cl->host : "a local socket", v->d->clients);
 	send_clients(v->d);
 	free(v);
 	cl->clientData = NULL;
@@ -168,6 +187,9 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	cl->clientData = v;
 	cl->clientGoneHook = on_client_gone;
 	d->clients++;
+	fprintf(stderr, "vmd-display: %s viewer from %s connected (%u in all)\n",
+	        cl->wsctx ? "WebSocket" : "RFB", cl->host && *cl->host ? cl->host : "a local socket",
+	        d->clients);
 	send_clients(d);
 	return RFB_CLIENT_ACCEPT;
 }
@@ -406,11 +428,13 @@ int main(int argc, char **argv)
 		{ "web", required_argument, NULL, 'w' },
 		{ "share", required_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct display d = { .link_fd = -1, .listen_fd = -1 };
 	int shm_fd = -1, c;
 	const char *listen_addr = NULL, *pwfile = NULL, *web = NULL, *share = "client", *name = "vmd";
+	bool verbose = false;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -421,6 +445,7 @@ int main(int argc, char **argv)
 		case 'w': web = optarg; break;
 		case 's': share = optarg; break;
 		case 'n': name = optarg; break;
+		case 'v': verbose = true; break;
 		default: die("%s", "usage: vmd-display --link-fd N --shm-fd N --listen ADDR:PORT|unix:PATH "
 		              "[--password-file F] [--web DIR] [--share always|never|client] [--name NAME]");
 		}
@@ -444,6 +469,10 @@ int main(int argc, char **argv)
 		d.password[0] = read_password(pwfile);
 		d.password[1] = NULL;
 	}
+
+	if (!verbose)
+		rfbLog = vnc_log_quiet;
+	rfbErr = vnc_log_err;
 
 	/* Start at 640x480 until the guest's first frame names its size. */
 	int rargc = 0;

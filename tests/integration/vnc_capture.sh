@@ -294,7 +294,7 @@ elif start_feed text; then
 	if [ -s "$T_TMP/web.png" ]; then
 		python3 "$T_TMP/png.py" webtext "$T_TMP/web.png" "$FONT_ARG" >"$T_TMP/web.txt" 2>&1
 		check web_console_shows_screen grep -qx "The quick brown fox jumps over the lazy dog 0123456789" "$T_TMP/web.txt"
-		check web_console_websocket grep -q "WebSockets handshake" "$T_TMP/feed.text.err"
+		check web_console_websocket grep -q "WebSocket viewer from" "$T_TMP/feed.text.err"
 	else
 		fail web_console_shows_screen "no screenshot from chromium: $(tail -2 "$T_TMP/chromium.log")"
 	fi
