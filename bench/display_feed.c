@@ -7,13 +7,15 @@
  * input produced ("kbd xx", "mouse xx") on stdout.
  *
  *   display-feed --vnc ADDR:PORT|unix:PATH [--vnc-password-file F]
- *                [--scene text|mode13|vbe|scroll] [--seconds N]
+ *                [--scene text|mode13|vbe|scroll|switch] [--seconds N]
  *                [--display PROGRAM]
  *
  * Scenes: text writes known lines into 0xB8000 (80x25); mode13 draws
  * pixel (x, y) = (x ^ y) & 0xff with a ramp palette; vbe sets 800x600x32
  * and draws r = x, g = y, b = x ^ y (low bytes); scroll scrolls the text
- * screen one line per frame-time (the full-screen scroll benchmark).
+ * screen one line per frame-time (the full-screen scroll benchmark);
+ * switch starts as text and changes to mode 13h after 1.5 s, to VBE
+ * 800x600 after 3 s (viewers must get DesktopSize announcements).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -134,6 +136,15 @@ static void on_scroll(evutil_socket_t fd, short what, void *arg)
 	f->scrolls++;
 }
 
+static void on_switch(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *f = arg;
+	if (f->line++ == 0)
+		scene_mode13(f);
+	else
+		scene_vbe(f);
+}
+
 static void kick(void *opaque)
 {
 	struct feed *f = opaque;
@@ -204,7 +215,8 @@ int main(int argc, char **argv)
 	while (ps2_mouse_has_data(&f->mouse))
 		(void)ps2_mouse_read(&f->mouse);
 
-	if (strcmp(f->scene, "text") == 0 || strcmp(f->scene, "scroll") == 0)
+	if (strcmp(f->scene, "text") == 0 || strcmp(f->scene, "scroll") == 0 ||
+	    strcmp(f->scene, "switch") == 0)
 		scene_text(f);
 	else if (strcmp(f->scene, "mode13") == 0)
 		scene_mode13(f);
@@ -230,7 +242,8 @@ int main(int argc, char **argv)
 	struct event *sig_term = evsignal_new(f->base, SIGTERM, on_quit, f->base);
 	struct event *stop = evtimer_new(f->base, on_quit, f->base);
 	struct event *scroll = event_new(f->base, -1, EV_PERSIST, on_scroll, f);
-	if (!sig_int || !sig_term || !stop || !scroll || event_add(sig_int, NULL) != 0 ||
+	struct event *sw = event_new(f->base, -1, EV_PERSIST, on_switch, f);
+	if (!sig_int || !sig_term || !stop || !scroll || !sw || event_add(sig_int, NULL) != 0 ||
 	    event_add(sig_term, NULL) != 0)
 		return 1;
 	if (seconds > 0) {
@@ -244,6 +257,11 @@ int main(int argc, char **argv)
 		if (event_add(scroll, &tv) != 0)
 			return 1;
 	}
+	if (strcmp(f->scene, "switch") == 0) {
+		struct timeval tv = { .tv_sec = 1, .tv_usec = 500000 };
+		if (event_add(sw, &tv) != 0)
+			return 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	if (event_base_dispatch(f->base) < 0)
@@ -254,6 +272,7 @@ int main(int argc, char **argv)
 	event_free(sig_term);
 	event_free(stop);
 	event_free(scroll);
+	event_free(sw);
 	display_link_stop(l);
 	event_base_free(f->base);
 	vga_free(&f->vga);

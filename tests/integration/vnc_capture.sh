@@ -246,6 +246,45 @@ for scene in mode13 vbe; do
 	fi
 done
 
+# --- mode changes reach a connected viewer as DesktopSize ---
+if start_feed switch; then
+	sizes=$(timeout 30 python3 - "$PORT" <<'EOF' 2>&1
+import socket, struct, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+def rx(n):
+    b = b''
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d: raise EOFError
+        b += d
+    return b
+rx(12); s.sendall(b'RFB 003.008\n'); rx(rx(1)[0]); s.sendall(b'\x01'); rx(4); s.sendall(b'\x01')
+w, h = struct.unpack('>HH', rx(4)); rx(16); rx(struct.unpack('>I', rx(4))[0])
+sizes = ['%dx%d' % (w, h)]
+s.sendall(struct.pack('>BxxxBBBBHHHBBBxxx', 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
+s.sendall(struct.pack('>BxHii', 2, 2, 0, -223))          # raw, DesktopSize
+s.sendall(struct.pack('>BBHHHH', 3, 0, 0, 0, w, h))
+end = time.time() + 8
+while time.time() < end and len(sizes) < 3:
+    t = rx(1)[0]
+    assert t == 0, 'message type %d' % t
+    rx(1); n = struct.unpack('>H', rx(2))[0]
+    for i in range(n):
+        x, y, rw, rh, enc = struct.unpack('>HHHHi', rx(12))
+        if enc == -223:
+            w, h = rw, rh; sizes.append('%dx%d' % (w, h))
+        else:
+            rx(rw * rh * 4)
+    s.sendall(struct.pack('>BBHHHH', 3, 1, 0, 0, w, h))
+print(' '.join(sizes))
+EOF
+)
+	check desktop_size_announced [ "$sizes" = "720x400 320x200 800x600" ]
+	stop_feed
+else
+	fail desktop_size_start "display-feed did not start"
+fi
+
 # --- password ---
 printf 'secret12\n' >"$T_TMP/pw"
 if start_feed text --vnc-password-file "$T_TMP/pw"; then
