@@ -32,7 +32,7 @@ verdict() {
 	# "needs: pc": the kernel found no 8259A. Only the bare test board may say so.
 	needs=$(grep -a '^needs: ' "$log" | head -n 1)
 	if [ -n "$needs" ]; then
-		if [[ "$name" == sysboard/* ]] && [ "$rc" = "$want" ]; then skip "$name" "the kernel ${needs#needs: }"
+		if [[ "$name" == sysboard/* ]] && [ "$rc" = "$want" ]; then skip "$name" "needs ${needs#needs: }"
 		else fail "$name" "the kernel says it ${needs}, on a PC; exit $rc"; fi
 		return
 	fi
