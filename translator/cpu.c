@@ -135,7 +135,10 @@ static void trace_insn(struct cpu *cpu, const struct insn *in)
  */
 enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 {
-	uint64_t end = cpu->icount + budget;
+	/* Deliveries count against the budget too: a guest whose handlers
+	 * fault before completing an instruction must still give the host
+	 * its thread back. */
+	uint64_t end = cpu->icount + cpu->events + budget;
 	jmp_buf jb;
 	cpu->exit_request = false;
 	cpu->jmp = &jb;
@@ -146,7 +149,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		if (cpu->shutdown)
 			return CPU_EXIT_SHUTDOWN;
 	}
-	while (cpu->icount < end) {
+	while (cpu->icount + cpu->events < end) {
 		if (cpu->exit_request) {
 			cpu->exit_request = false;
 			return CPU_EXIT_REQUEST;
@@ -205,7 +208,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 					break;
 				}
 				cpu->icount += tb->n;
-				if (!tb->chain || cpu->icount >= end)
+				if (!tb->chain || cpu->icount + cpu->events >= end)
 					break;
 				cpu->insn_eip = cpu->eip;
 				cpu->insn_esp = cpu->gpr[R_ESP];

@@ -163,6 +163,7 @@ struct cpu {
 	bool bp_resume;         /* the breakpoint at EIP was reported: run it now */
 	FILE *trace;
 	uint64_t icount;
+	uint64_t events;        /* interrupts and exceptions delivered: they use budget too */
 
 	struct cpu_config cfg;
 	struct cpu_bus bus;

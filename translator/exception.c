@@ -281,4 +281,5 @@ void cpu_deliver(struct cpu *cpu, int vec, uint32_t err, bool has_err, bool soft
 	cpu->halted = false;
 	cpu->stop_block = true;
 	cpu->delivered = true;
+	cpu->events++;
 }
