@@ -18,7 +18,8 @@ fi
 
 SOCK=$T_TMP/vmd.sock
 V() { "$VMCTL" -s "$SOCK" "$@"; }
-history() { V console -l 0.2 linux </dev/null | tr -d '\r'; }
+# The console history without CRs and ash's cursor-position queries.
+history() { V console -l 0.2 linux </dev/null | tr -d '\r' | sed 's/\x1b\[6n//g'; }
 cat >"$T_TMP/vmd.conf" <<EOF
 guest-binary "$GUEST"
 shutdown-timeout 60
@@ -39,7 +40,7 @@ start=$SECONDS
 booted=0
 while [ $((SECONDS - start)) -lt "$boot_timeout" ]; do
 	h=$(history)
-	if grep -q '^vmd# $' <<<"$h"; then booted=1; break; fi
+	if grep -q '^vmd# ' <<<"$h"; then booted=1; break; fi
 	# Fail fast: a guest that has given up will not reach the prompt.
 	if grep -qE 'Kernel panic|System halted|XZ-compressed data is corrupt' <<<"$h" ||
 	   ! V status linux 2>/dev/null | grep -q running; then
@@ -56,7 +57,7 @@ fi
 pass boot
 echo "note: prompt after $((SECONDS - start)) s through vmd"
 
-out=$(printf 'echo vmd-$((6*7))\n' | V console -l 2 linux | tr -d '\r')
+out=$(printf 'echo vmd-$((6*7))\n' | V console -l 3 linux | tr -d '\r' | sed 's/\x1b\[6n//g')
 check console_command grep -q '^vmd-42$' <<<"$out"
 check console_detach_harmless bash -c "'$VMCTL' -s '$SOCK' status linux | grep -q running"
 
