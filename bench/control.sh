@@ -24,6 +24,10 @@ echo "guest binary: $guest"
 	done
 	echo "vm \"first\" { memory 16M; kernel \"$kernel\"; cmdline \"info\" }"
 	echo "vm \"second\" { memory 16M; kernel \"$kernel\"; cmdline \"info\" }"
+	if [ -s "$build/kit/vmlinuz" ] && [ -x "$build/vmd-guest" ]; then
+		echo "vm \"kit\" { memory 256M; kernel \"$build/kit/vmlinuz\"; initrd \"$build/kit/initrd.img\";"
+		echo "	cmdline \"$(cat "$build/kit/cmdline")\"; }"
+	fi
 } >"$tmp/vmd.conf"
 "$build/vmd" -d -f "$tmp/vmd.conf" -s "$tmp/sock" 2>"$tmp/log" &
 vmd=$!
@@ -37,3 +41,8 @@ echo "running guests: $("$build/vmctl" -s "$tmp/sock" list | grep -c running)"
 # Fresh guests each time: the console history would answer a restart at once.
 "$build/bench/control" firstbyte "$tmp/sock" first
 "$build/bench/control" firstbyte "$tmp/sock" second
+if [ -s "$build/kit/vmlinuz" ] && [ -x "$build/vmd-guest" ]; then
+	echo "Linux (guest kit, earlyprintk on ttyS0):"
+	"$build/bench/control" firstbyte "$tmp/sock" kit
+	"$build/vmctl" -s "$tmp/sock" kill kit >/dev/null
+fi
