@@ -48,3 +48,9 @@ result("after_stop_exit", rc == 7, rc)
 # 2 s of ticking plus the 1 s stopped: the missed ticks were not replayed.
 result("no_catch_up_storm", wall >= 2.8, "%.2f s for 200 ticks with a 1 s stop" % wall)
 PY
+
+# Ticks also reach a guest that never sleeps (taken between CPU slices).
+timeout 60 "$G" -m 32M -k "$K" -a "busyticks=100 exit=3" --debug-exit </dev/null >"$T_TMP/busy" 2>/dev/null
+rc=$?
+check busy_guest_ticks grep -q "ticks 100" "$T_TMP/busy"
+check busy_guest_exit [ "$rc" = 7 ]

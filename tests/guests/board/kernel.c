@@ -10,6 +10,7 @@
  *   a20         check the A20 gate through port 0x92: wraps at 1 MiB when off
  *   halt        sleep with interrupts off (stops for good: for idle tests)
  *   ticks=N     run the PIT at 100 Hz and sleep (sti; hlt) through N timer interrupts
+ *   busyticks=N the same, computing instead of sleeping
  *   spam=N      print N numbered lines of 64 characters (console back-pressure tests)
  *   vgatext     write a line into the VGA text screen at 0xB8000
  *   poweroff    ACPI S5 through PM1a_CNT at 0x604 (where the board puts the PM block)
@@ -226,8 +227,8 @@ static void setup_interrupts(uint8_t open_mask)
 	outb(0xa1, 0xff);
 }
 
-/* The PIT at 100 Hz; sleep through n ticks. */
-static void count_ticks(uint32_t n)
+/* The PIT at 100 Hz; sleep (or, busy, keep computing) through n ticks. */
+static void count_ticks(uint32_t n, int busy)
 {
 	uint16_t divisor = 11932;       /* 1193182 Hz / 100 */
 
@@ -237,8 +238,16 @@ static void count_ticks(uint32_t n)
 	outb(0x40, (uint8_t)divisor);
 	outb(0x40, (uint8_t)(divisor >> 8));
 	ticks = 0;
-	while (ticks < n)
-		__asm__ volatile("sti; hlt; cli");
+	if (busy) {
+		volatile uint32_t work = 0;
+		__asm__ volatile("sti");
+		while (ticks < n)
+			work++;
+		__asm__ volatile("cli");
+	} else {
+		while (ticks < n)
+			__asm__ volatile("sti; hlt; cli");
+	}
 	outb(0x21, 0xff);
 	puts_serial("ticks ");
 	put_dec(ticks);
@@ -304,7 +313,9 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 		} else if (word_is(w, end, "a20")) {
 			check_a20();
 		} else if (end - w > 6 && word_is(w, w + 6, "ticks=")) {
-			count_ticks(parse_num(w + 6, end));
+			count_ticks(parse_num(w + 6, end), 0);
+		} else if (end - w > 10 && word_is(w, w + 10, "busyticks=")) {
+			count_ticks(parse_num(w + 10, end), 1);
 		} else if (end - w > 5 && word_is(w, w + 5, "spam=")) {
 			uint32_t n = parse_num(w + 5, end);
 			for (uint32_t i = 0; i < n; i++) {
