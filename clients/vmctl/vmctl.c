@@ -133,6 +133,31 @@ static void print_table(struct json_object *vms)
 	}
 }
 
+/* The rest of one guest's status, below its table row. */
+static void print_details(struct json_object *v)
+{
+	static const char *const keys[] = { "kernel", "initrd", "cmdline", "bios", "vnc",
+					    "defined_at", NULL };
+	struct json_object *g, *disks;
+	char up[32];
+	size_t i;
+
+	for (i = 0; keys[i]; i++)
+		if (str(v, keys[i]))
+			printf("  %-12s %s\n", keys[i], str(v, keys[i]));
+	disks = json_object_object_get(v, "disks");
+	for (i = 0; disks && i < json_object_array_length(disks); i++)
+		printf("  %-12s %s\n", "disk", json_object_get_string(json_object_array_get_idx(disks, i)));
+	printf("  %-12s %lld\n", "console", (long long)num(v, "console_clients", 0));
+	if (json_object_object_get_ex(v, "guest", &g) && g) {
+		fmt_uptime(up, sizeof(up), num(g, "uptime_ns", -1));
+		printf("  %-12s %s, %lld instructions, %s of guest time\n", "guest",
+		       str(g, "state") ? str(g, "state") : "?", (long long)num(g, "insns", 0), up);
+	} else if (str(v, "guest_error")) {
+		printf("  %-12s %s\n", "guest", str(v, "guest_error"));
+	}
+}
+
 static int cmd_list(struct ctx *x, int argc, char **argv)
 {
 	struct json_object *r, *vms;
@@ -148,6 +173,7 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 			json_object_array_add(vms, json_object_get(r));
 			print_table(vms);
 			json_object_put(vms);
+			print_details(r);
 		}
 		json_object_put(r);
 		return EXIT_OK;

@@ -87,6 +87,8 @@ out=$(V start three); check restart_after_crash test "$out" = "three: running"
 out=$(V pause one); check pause test "$out" = "one: paused"
 out=$(V pause one 2>&1); check pause_twice test "$out" = "vmctl: cannot pause vm one: it is paused"
 out=$(V --json status one); check status_paused_guest has "$out" '"state": "paused"'
+out=$(V status one); check status_details has "$out" '^  guest        paused, [0-9]* instructions'
+check status_details_kernel has "$out" "^  kernel       $T_TMP/kernel"
 out=$(V resume one); check resume test "$out" = "one: running"
 out=$(V reset one); check reset test "$out" = "one: running"
 
