@@ -46,6 +46,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->eip = 0xfff0;
 	cpu->eflags = 2;
 	cpu->cc_op = CC_EFLAGS;
+	cpu->cc_size = 4;
 	for (int s = 0; s < 8; s++) {
 		cpu->seg[s].sel = 0;
 		cpu->seg[s].base = 0;

@@ -211,6 +211,8 @@ static inline bool cond_fast(struct cpu *cpu, unsigned cc)
 {
 	uint32_t a = cpu->cc_a, b = cpu->cc_b, res = cpu->cc_res;
 	unsigned size = cpu->cc_size;
+	if (cpu->cc_op == CC_EFLAGS)
+		return cpu_cond_slow(cpu, cc);
 	uint32_t sign = (res >> (size * 8 - 1)) & 1;
 	bool r;
 	switch (cpu->cc_op) {

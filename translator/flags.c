@@ -25,6 +25,8 @@ static uint32_t szp(uint32_t res, unsigned size)
 
 static uint32_t lazy_flags(const struct cpu *cpu)
 {
+	if (cpu->cc_op == CC_EFLAGS)
+		return cpu->eflags & ARITH;
 	uint32_t a = cpu->cc_a, b = cpu->cc_b, r = cpu->cc_res;
 	unsigned size = cpu->cc_size;
 	uint32_t sb = 1u << (size * 8 - 1);

@@ -615,6 +615,11 @@ void h_x87(struct cpu *cpu, const struct insn *in)
 			cpu_ud(cpu);
 		if (cpu->cr0 & CR0_TS)
 			cpu_raise(cpu, EXC_NM, 0, false);
+		/* The 512-byte area must be 16-byte aligned in the linear
+		 * address space, whatever the segment: #GP(0) otherwise. */
+		if (in->is_mem && ((in->modrm >> 3) & 7) <= 1 &&
+		    ((cpu->seg[in->seg].base + ea_of(cpu, in)) & 15))
+			cpu_gp(cpu, 0);
 	} else if (cpu->cr0 & (CR0_EM | CR0_TS)) {
 		cpu_raise(cpu, EXC_NM, 0, false);
 	}
