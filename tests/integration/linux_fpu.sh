@@ -5,11 +5,16 @@
 # guest kit booted once in each emulator, from a second cpio archive
 # appended to a copy of the kit's initrd, typed at the shell prompt on the
 # serial console; each guest's output must equal the host's line by line.
-#   native    the host run (the reference)
-#   qemu      in qemu-system-i386 -cpu pentium2: proves the test itself
-#             (results TCG's x87 computes differently, listed in
-#             tests/guests/fpu/userland/qemu-known.txt, do not count there)
-#   vmdguest  in build/vmd-guest: every line must match
+#   native            the host run (the reference)
+#   qemu              in qemu-system-i386 -cpu pentium2: proves the test
+#                     itself (results TCG's x87 computes differently, listed
+#                     in tests/guests/fpu/userland/qemu-known.txt, do not
+#                     count there)
+#   vmdguest          in build/vmd-guest: every line must match
+#   <guest>/sigfpe    an unmasked #Z and #I become SIGFPE with the host's
+#                     si_code and status word (#MF through the kernel)
+#   <guest>/parallel  two runs at once (the kernel switching FPU contexts
+#                     between them) give the same output as the single run
 # Environment: VMD_BOOT_TIMEOUT (seconds to the prompt in vmd-guest, default 480).
 . "$VMD_TOP/tests/lib.sh"
 . "$VMD_TOP/tests/guests/console.sh"
@@ -25,6 +30,7 @@ if [ ! -x "$prog" ]; then
 fi
 "$prog" >"$T_TMP/native.txt" 2>&1
 rc=$?
+{ "$prog" sigfpe div; "$prog" sigfpe invalid; } >"$T_TMP/native.sigfpe" 2>&1
 if [ $rc = 0 ] && grep -q '^fpucheck done: ' "$T_TMP/native.txt"; then
 	pass native
 else
@@ -70,13 +76,34 @@ guest_run() {
 		return 1
 	fi
 	echo "note: $name: prompt after $((SECONDS - start)) s"
-	if ! console_cmd 600 '/fpucheck; echo "fpucheck status $?"'; then
+	if ! console_cmd 600 '/fpucheck >/tmp/s; echo "fpucheck status $?"; cat /tmp/s'; then
 		fail "$name" "/fpucheck did not finish;$(last_lines)"
 		console_stop
 		return 1
 	fi
 	# Kernel messages may land among the lines: they are not results.
 	echo "$CONSOLE_OUT" | grep -v -E '^\[ *[0-9]+\.[0-9]+\] ' >"$T_TMP/$name.txt"
+	if console_cmd 60 '/fpucheck sigfpe div; /fpucheck sigfpe invalid'; then
+		echo "$CONSOLE_OUT" | grep -E '^(sigfpe|no SIGFPE)' >"$T_TMP/$name.sigfpe"
+		if cmp -s "$T_TMP/$name.sigfpe" "$T_TMP/native.sigfpe"; then
+			pass "$name/sigfpe"
+		else
+			fail "$name/sigfpe" "guest: $(tr '\n' ';' <"$T_TMP/$name.sigfpe") host: $(tr '\n' ';' <"$T_TMP/native.sigfpe")"
+		fi
+	else
+		fail "$name/sigfpe" "no answer: $(echo "$CONSOLE_OUT" | tail -n 5 | tr '\n' ';')"
+	fi
+	if console_cmd 900 '/fpucheck >/tmp/a & /fpucheck >/tmp/b; wait; md5sum /tmp/s /tmp/a /tmp/b'; then
+		local sums
+		sums=$(echo "$CONSOLE_OUT" | awk '$2 ~ /^\/tmp\/[sab]$/ { print $1 }' | sort -u)
+		if [ "$(echo "$CONSOLE_OUT" | grep -c -E '^[0-9a-f]{32}  /tmp/[sab]$')" = 3 ] && [ "$(echo "$sums" | wc -l)" = 1 ]; then
+			pass "$name/parallel"
+		else
+			fail "$name/parallel" "two runs at once differ from the single run: $(echo "$CONSOLE_OUT" | tr '\n' ';')"
+		fi
+	else
+		fail "$name/parallel" "no answer: $(echo "$CONSOLE_OUT" | tail -n 5 | tr '\n' ';')"
+	fi
 	console_send 'poweroff\n'
 	console_exit_wait 30 || console_stop
 	return 0
