@@ -41,6 +41,23 @@ static void step_over(struct frame *f)
 	f->eip += E.insn_len;
 }
 
+/* Ring 3 under TS: the first x87 instruction traps to ring 0 (#NM), the
+ * handler clears TS, the instruction runs. */
+extern uint8_t user_fldpi[];
+void user_part(void);
+__asm__(".text\nuser_part:\n"
+	"user_fldpi: fldpi\n"
+	"\tint $0x30\n");
+struct user_nm { int n; uint32_t eip, cs; };
+static struct user_nm U;
+static void user_nm_handler(struct frame *f)
+{
+	U.n++;
+	U.eip = f->eip;
+	U.cs = f->cs;
+	clts();
+}
+
 /* Runs one block with the given CR0 bits; checks one #NM per escape, in order. */
 static void sweep(const char *name, uint32_t cr0_bits, uint8_t *start, uint8_t *end, uint32_t len)
 {
@@ -113,6 +130,17 @@ void test_main(void)
 	      "vector %d, ST(0) %#x%08x want 7.0", v, (uint32_t)(top >> 32), (uint32_t)top);
 	uint16_t sw = fnstsw();
 	CHECK_EQ("stack empty again, no flags", sw & 0x3fff, 0);
+
+	fninit();
+	rt_set_handler(7, user_nm_handler);
+	write_cr0(read_cr0() | CR0_TS | CR0_MP);
+	rt_ring3(user_part, (uint32_t)rt_ustack_top);
+	rt_set_handler(7, 0);
+	check(U.n == 1 && U.cs == SEL_CODE32_U && U.eip == (uint32_t)user_fldpi,
+	      "ring 3 under TS: #NM at the user's FLDPI, once", "%d #NM, at %#x:%#x", U.n, U.cs, U.eip);
+	top = fstp_bits();
+	check(!(read_cr0() & CR0_TS) && top == 0x400921fb54442d18ull, "ring 3: the FLDPI ran after CLTS",
+	      "cr0 %#x ST(0) %#x%08x", read_cr0(), (uint32_t)(top >> 32), (uint32_t)top);
 
 	uint32_t a, b, c, d;
 	cpuid(1, &a, &b, &c, &d);

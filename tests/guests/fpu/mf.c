@@ -11,7 +11,7 @@
 
 struct mf_state {
 	int n;
-	uint32_t eip;
+	uint32_t eip, cs;
 	struct fenv32 env;
 };
 static struct mf_state M;
@@ -21,6 +21,7 @@ static void mf_handler(struct frame *f)
 {
 	M.n++;
 	M.eip = f->eip;
+	M.cs = f->cs;
 	fnstenv(&M.env);
 	fnclex();
 }
@@ -28,6 +29,21 @@ static void mf_handler(struct frame *f)
 extern uint8_t mf_rs_div[], mf_rs_wait[], mf_fsave[];
 extern uint8_t mf_div[], mf_wait[], mf_sqrt[], mf_sqrt2[], mf_fld[], mf_pe[], mf_pe_wait[];
 static const double zero = 0.0, three = 3.0, minus_one = -1.0;
+
+/* Ring 3: 1/0 (ZM clear), FWAIT, store the top, back to ring 0. */
+extern uint8_t user_div[], user_wait[];
+void user_part(void);
+uint64_t user_result;                 /* a double's bits */
+const double user_zero = 0.0;
+uint32_t user_done;
+__asm__(".text\nuser_part:\n"
+	"\tfld1\n"
+	"user_div: fdivl user_zero\n"
+	"\tnop\n"
+	"user_wait: fwait\n"
+	"\tfstpl user_result\n"
+	"\tmovl $1, user_done\n"
+	"\tint $0x30\n");
 
 void test_main(void)
 {
@@ -152,6 +168,22 @@ void test_main(void)
 	fldcw(FCW_DEFAULT & ~0x04);
 	__asm__ volatile("fld1\n\tfdivl %0\n\tfninit\n\tfwait" : : "m"(zero) : "memory");
 	CHECK_EQ("FNINIT after the error: FWAIT raises nothing", M.n, 0);
+
+	/* An error made in ring 3: #MF goes to the ring-0 handler, from the
+	 * user's FWAIT, and FNSTENV there shows the user's code selector. */
+	M.n = 0;
+	memset(&M.env, 0, sizeof(M.env));
+	fninit();
+	fldcw(FCW_DEFAULT & ~0x04);
+	rt_ring3(user_part, (uint32_t)rt_ustack_top);
+	CHECK_EQ("ring 3: one #MF", M.n, 1);
+	check(M.eip == (uint32_t)user_wait && M.cs == SEL_CODE32_U, "ring 3: #MF at the user's FWAIT",
+	      "at %#x:%#x, want %#x:%#x", M.cs, M.eip, SEL_CODE32_U, (uint32_t)user_wait);
+	CHECK_EQ("ring 3: FIP at the user's FDIV", M.env.fip, (uint32_t)user_div);
+	CHECK_EQ("ring 3: FCS is the user's code selector", M.env.fcs, SEL_CODE32_U);
+	CHECK_EQ("ring 3: the FWAIT went on after the handler", user_done, 1);
+	check(user_result == 0x3ff0000000000000ull, "ring 3: the unmasked #Z left the destination alone",
+	      "result %#x%08x, want 1.0", (uint32_t)(user_result >> 32), (uint32_t)user_result);
 
 	/* Masked: the same 1/0 raises nothing and gives +inf. */
 	M.n = 0;
