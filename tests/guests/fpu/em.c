@@ -104,6 +104,22 @@ void test_main(void)
 	sweep("EM=1 TS=1 MP=1: #NM at every memory-form escape", CR0_EM | CR0_TS | CR0_MP,
 	      esc_mem_start, esc_mem_end, 6);
 
+	/* With prefixes the fault still points at the first prefix byte. */
+	write_cr0(read_cr0() | CR0_EM);
+	int pv = TRY(".globl em_pfx1\nem_pfx1: .byte 0x26, 0xd9, 0x05\n.long esc_buf", : : : "memory");
+	uint32_t pe1 = rt_caught.eip;
+	int pv2 = TRY(".globl em_pfx2\nem_pfx2: .byte 0x66, 0x3e, 0xdd, 0x3d\n.long esc_buf", : : : "memory");
+	uint32_t pe2 = rt_caught.eip;
+	int pv3 = TRY(".globl em_pfx3\nem_pfx3: .byte 0x67, 0xd9, 0x06\n.word 0x1000", : : : "memory");
+	uint32_t pe3 = rt_caught.eip;
+	write_cr0(read_cr0() & ~CR0_EM);
+	extern uint8_t em_pfx1[], em_pfx2[], em_pfx3[];
+	check(pv == 7 && pe1 == (uint32_t)em_pfx1, "EM=1: ES: FLD m32: #NM at the prefix", "vector %d at %#x", pv, pe1);
+	check(pv2 == 7 && pe2 == (uint32_t)em_pfx2, "EM=1: 66 DS: FNSTSW m16: #NM at the first prefix",
+	      "vector %d at %#x", pv2, pe2);
+	check(pv3 == 7 && pe3 == (uint32_t)em_pfx3, "EM=1: 67 FLD m32 (16-bit address): #NM at the prefix",
+	      "vector %d at %#x", pv3, pe3);
+
 	/* WAIT: #NM exactly when MP and TS are both set; an escape (FNOP) when EM or TS. */
 	for (uint32_t bits = 0; bits < 8; bits++) {
 		uint32_t cr0 = (bits & 1 ? CR0_MP : 0) | (bits & 2 ? CR0_EM : 0) | (bits & 4 ? CR0_TS : 0);
