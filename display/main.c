@@ -81,11 +81,17 @@ struct display {
 
 /* Per viewer: the last absolute pointer position, to turn RFB's absolute
  * coordinates into the PS/2 mouse's relative motion. */
+#define VIEWER_MAX_KEYS 16
+
 struct viewer {
 	struct display *d;
 	int x, y;
 	bool have_pos;
 	int buttons;
+	/* Keys this viewer holds: released for it when it goes away, so a
+	 * dropped connection does not leave a key (or Ctrl) held in the guest. */
+	uint32_t keys[VIEWER_MAX_KEYS];
+	unsigned nkeys;
 };
 
 /* libvncserver's chatter (a dozen lines per connection) would flood the
@@ -126,13 +132,26 @@ static void send_clients(struct display *d)
 	link_send(d, &m, sizeof(m));
 }
 
+static void send_key(struct display *d, uint32_t keysym, bool down)
+{
+	struct display_msg_key m = { .type = DISPLAY_MSG_KEY, .keysym = keysym, .down = down ? 1 : 0 };
+	link_send(d, &m, sizeof(m));
+}
+
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	struct viewer *v = cl->clientData;
+	unsigned i;
+
 	if (!v || cl->viewOnly)
 		return;
-	struct display_msg_key m = { .type = DISPLAY_MSG_KEY, .keysym = (uint32_t)keysym, .down = down ? 1 : 0 };
-	link_send(v->d, &m, sizeof(m));
+	for (i = 0; i < v->nkeys && v->keys[i] != (uint32_t)keysym; i++)
+		;
+	if (down && i == v->nkeys && v->nkeys < VIEWER_MAX_KEYS)
+		v->keys[v->nkeys++] = (uint32_t)keysym;
+	else if (!down && i < v->nkeys)
+		v->keys[i] = v->keys[--v->nkeys];
+	send_key(v->d, (uint32_t)keysym, down);
 }
 
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
@@ -168,6 +187,12 @@ static void on_client_gone(rfbClientPtr cl)
 	struct viewer *v = cl->clientData;
 	if (!v)
 		return;
+	while (v->nkeys > 0)
+		send_key(v->d, v->keys[--v->nkeys], false);
+	if (v->buttons & 7) {
+		struct display_msg_pointer m = { .type = DISPLAY_MSG_POINTER, .buttons = 0 };
+		link_send(v->d, &m, sizeof(m));
+	}
 	if (v->d->clients > 0)
 		v->d->clients--;
 	fprintf(stderr, "vmd-display: viewer from %s left (%u in all)\n",

@@ -216,16 +216,21 @@ key(1, ord('a')); key(0, ord('a'))
 key(1, ord('@')); key(0, ord('@'))
 ptr = lambda mask, x, y: s.sendall(struct.pack('>BBHH', 5, mask, x, y))
 ptr(0, 100, 100); ptr(1, 110, 95)
-time.sleep(0.5)
+time.sleep(0.3)
+key(1, 0xffe3)                          # Control_L held when the viewer vanishes
+time.sleep(0.3)
 print('sent')
 EOF
-	sleep 0.3
+	sleep 0.8
 	kbd=$(awk '$1 == "kbd" { printf "%s ", $2 }' "$T_TMP/feed.text.out")
 	check key_a_make_break grep -q "^1c f0 1c " <<<"$kbd"
 	check key_at_through_shift grep -q "1c f0 1c 12 1e f0 12 f0 1e" <<<"$kbd"
 	mouse=$(awk '$1 == "mouse" { printf "%s ", $2 }' "$T_TMP/feed.text.out")
 	# Motion (+10, +5 up) with the left button: flags 09, dx 0a, dy 05.
 	check pointer_motion_and_button grep -q "09 0a 05" <<<"$mouse"
+	# The viewer left holding Ctrl and the left button: both released for it.
+	check keys_released_when_viewer_leaves grep -q "14 f0 14 *$" <<<"$kbd"
+	check buttons_released_when_viewer_leaves grep -q "08 00 00 *$" <<<"$mouse"
 	stop_feed
 else
 	fail text_start "display-feed did not start: $(tail -3 "$T_TMP/feed.text.err")"
