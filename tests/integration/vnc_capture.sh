@@ -117,10 +117,12 @@ if __name__ == '__main__':
                 want = (six(i >> 2), six(((i * 7) >> 2) & 63), six(63 - (i >> 2)))
                 bad += px[y][x] != want
         print('bad', bad)
-    elif mode == 'vbe':
+    elif mode in ('vbe', 'vbe-square'):
         w, h, px = read_png(path)
         assert (w, h) == (800, 600), 'VBE screen is %dx%d' % (w, h)
-        bad = sum(px[y][x] != (x & 255, y & 255, (x ^ y) & 255) for y in range(h) for x in range(w))
+        sq = lambda x, y: mode == 'vbe-square' and 100 <= x < 200 and 100 <= y < 200
+        bad = sum(px[y][x] != ((255, 0, 255) if sq(x, y) else (x & 255, y & 255, (x ^ y) & 255))
+                  for y in range(h) for x in range(w))
         print('bad', bad)
 EOF
 FONT_ARG=$FONT
@@ -378,6 +380,43 @@ PYEOF
 		check guest_keyboard grep -qx "KEY 1E 9E 2A 03 AA 83" "$T_TMP/guest2.txt"
 	else
 		fail guest_screen "vmd-guest did not open the VNC port: $(tail -3 "$T_TMP/guest.err")"
+	fi
+	kill "$GPID" 2>/dev/null
+	wait "$GPID" 2>/dev/null
+
+	# The VBE linear framebuffer written by our CPU as RAM: the picture,
+	# then a change made after the viewer saw it (pages already mapped for
+	# writing must still be noticed: the write-protect-until-first-write
+	# tracking with a TLB flush per frame).
+	PORT=$(free_port)
+	"$G" -m 32M -k "$K" -a vbe --vnc "127.0.0.1:$PORT" </dev/null >"$T_TMP/guest-vbe.out" 2>"$T_TMP/guest-vbe.err" &
+	GPID=$!
+	T_PIDS+=("$GPID")
+	if wait_for 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])))" "$PORT"; then
+		# The guest draws 480000 pixels first: look until it is done (10 s).
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			sleep 1
+			capture "$PORT" "$T_TMP/guest-vbe.png"
+			out=$(python3 "$T_TMP/png.py" vbe "$T_TMP/guest-vbe.png" 2>&1)
+			[ "$out" = "bad 0" ] && break
+		done
+		check guest_lfb_pixels [ "$out" = "bad 0" ]
+		python3 - "$PORT" <<'PYEOF' >/dev/null 2>&1
+import socket, struct, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1]))); s.recv(12); s.sendall(b'RFB 003.008\n')
+s.recv(64); s.sendall(b'\x01'); s.recv(4); s.sendall(b'\x01'); time.sleep(0.3)
+s.sendall(struct.pack('>BBxxI', 4, 1, ord('x'))); time.sleep(0.05)
+s.sendall(struct.pack('>BBxxI', 4, 0, ord('x'))); time.sleep(0.5)
+PYEOF
+		for _ in 1 2 3 4 5; do
+			capture "$PORT" "$T_TMP/guest-vbe2.png"
+			out=$(python3 "$T_TMP/png.py" vbe-square "$T_TMP/guest-vbe2.png" 2>&1)
+			[ "$out" = "bad 0" ] && break
+			sleep 1
+		done
+		check guest_lfb_change_seen [ "$out" = "bad 0" ]
+	else
+		fail guest_lfb_pixels "vmd-guest did not open the VNC port"
 	fi
 	kill "$GPID" 2>/dev/null
 	wait "$GPID" 2>/dev/null
