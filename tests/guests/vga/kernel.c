@@ -75,7 +75,7 @@ static void vbe_demo(void)
 			lfb[y * 800 + x] = (x & 0xff) << 16 | (y & 0xff) << 8 | ((x ^ y) & 0xff);
 	for (;;) {
 		if ((inb(0x64) & 0x01) && !(inb(0x60) & 0x80))
-			for (uint32_t y = 100; y < 200; y++)
+			for (uint32_t y = 500; y < 600; y++)
 				for (uint32_t x = 100; x < 200; x++)
 					lfb[y * 800 + x] = 0xff00ff;
 		__asm__ volatile("pause");
