@@ -122,7 +122,9 @@ uint32_t vga_mem_read(struct vga *v, uint32_t offset)
 	if (offset >= 0x20000)
 		return 0xff;
 	if (vbe_enabled(v)) {
-		/* The window is a 64 KiB bank of the linear framebuffer. */
+		/* The window is a 64 KiB bank of the linear framebuffer at A0000. */
+		if (offset >= 0x10000)
+			return 0xff;
 		uint64_t lin = (uint64_t)v->vbe_regs[VBE_DISPI_INDEX_BANK] * 0x10000 + (offset & 0xffff);
 		return lin < VGA_VRAM_SIZE ? v->vram[lin] : 0xff;
 	}
@@ -171,6 +173,8 @@ void vga_mem_write(struct vga *v, uint32_t offset, uint8_t value)
 	if (offset >= 0x20000)
 		return;
 	if (vbe_enabled(v)) {
+		if (offset >= 0x10000)
+			return;
 		uint64_t lin = (uint64_t)v->vbe_regs[VBE_DISPI_INDEX_BANK] * 0x10000 + (offset & 0xffff);
 		if (lin < VGA_VRAM_SIZE) {
 			v->vram[lin] = value;

@@ -503,6 +503,9 @@ static void vbe_mode_and_lfb(struct test *t)
 	vbe(r, VBE_DISPI_INDEX_BANK, 1);
 	mem_w(r, 0xa0000 + 3, 0x77);
 	CHECK_EQ(t, r->vga.vram[0x10003], 0x77);
+	mem_w(r, 0xb0000 + 3, 0x66);           /* outside the 64 KiB bank window */
+	CHECK_EQ(t, r->vga.vram[0x10003], 0x77);
+	CHECK_EQ(t, mem_r(r, 0xb0000 + 3), 0xff);
 	rig_free(r);
 }
 
