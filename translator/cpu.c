@@ -67,6 +67,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->dr[7] = 0x400;
 	cpu->tsc_offset = 0;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+	memset(cpu->perfctr, 0, sizeof(cpu->perfctr));
+	memset(cpu->evntsel, 0, sizeof(cpu->evntsel));
 	cpu->apic_base = 0xfee00900u;
 	cpu->a20 = true;
 	cpu->nmi_pending = cpu->nmi_blocked = false;
@@ -149,6 +151,10 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		cpu_handle_exception(cpu);
 		if (cpu->shutdown)
 			return CPU_EXIT_SHUTDOWN;
+		/* A debugger's step ends at the handler's first instruction,
+		 * as on hardware and in QEMU: the fault was the step. */
+		if (cpu->single_step)
+			return CPU_EXIT_DEBUG;
 	}
 	while (cpu->icount + cpu->events < end) {
 		if (cpu->exit_request) {
@@ -406,7 +412,7 @@ uint64_t cpu_insn_count(const struct cpu *cpu)
 	return cpu->icount;
 }
 
-#define CPU_SAVE_VERSION 1
+#define CPU_SAVE_VERSION 2   /* 2: the P6 performance-monitoring MSRs */
 
 void cpu_save(const struct cpu *ccpu, struct sbuf *sb)
 {
@@ -446,6 +452,10 @@ void cpu_save(const struct cpu *ccpu, struct sbuf *sb)
 	sbuf_put_bool(sb, cpu->ferr_asserted);
 	sbuf_put_u64(sb, cpu->icount);
 	sbuf_put_u8(sb, cpu->cpl);
+	for (int i = 0; i < 2; i++) {
+		sbuf_put_u64(sb, cpu->perfctr[i]);
+		sbuf_put_u32(sb, cpu->evntsel[i]);
+	}
 	sbuf_end(sb, mark);
 	x87_save(&cpu->fpu, sb);
 }
@@ -495,6 +505,12 @@ int cpu_load(struct cpu *cpu, struct sbuf *sb)
 	bool ferr = sbuf_get_bool(sb);
 	uint64_t icount = sbuf_get_u64(sb);
 	uint8_t cpl = sbuf_get_u8(sb);
+	uint64_t perfctr[2];
+	uint32_t evntsel[2];
+	for (int i = 0; i < 2; i++) {
+		perfctr[i] = sbuf_get_u64(sb) & PERFCTR_MASK;
+		evntsel[i] = sbuf_get_u32(sb);
+	}
 	if (!sbuf_close(sb) || sb->error)
 		return -1;
 	if (cpl > 3) {
@@ -516,6 +532,8 @@ int cpu_load(struct cpu *cpu, struct sbuf *sb)
 	cpu->icount = icount;
 	cpu->fpu = fpu;
 	cpu->cpl = cpl;
+	memcpy(cpu->perfctr, perfctr, sizeof(perfctr));
+	memcpy(cpu->evntsel, evntsel, sizeof(evntsel));
 	cpu_update_mode(cpu);
 	mmu_flush(cpu, false);
 	tb_flush_all(cpu);

@@ -43,6 +43,8 @@ enum {
 #define CR0_NW (1u << 29)
 #define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
+#define PERFCTR_MASK ((1ull << 40) - 1)
+
 #define CR4_VME (1u << 0)
 #define CR4_PVI (1u << 1)
 #define CR4_TSD (1u << 2)
@@ -122,6 +124,13 @@ struct cpu {
 	uint32_t dr[8];
 	uint64_t tsc_offset;
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+	/*
+	 * The P6 performance-monitoring MSRs. They hold what is written but
+	 * count nothing: kernels probe them (Linux writes PERFCTR0 and reads
+	 * it back) and a P6 without them looks broken.
+	 */
+	uint64_t perfctr[2];            /* PERFCTR_MASK bits each */
+	uint32_t evntsel[2];
 	uint32_t apic_base;
 	bool a20;
 

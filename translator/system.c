@@ -418,6 +418,8 @@ void h_ud2(struct cpu *cpu, const struct insn *in)
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
 #define MSR_BIOS_SIGN_ID 0x8b   /* microcode revision: a write clears it, CPUID(1) loads it (0: none) */
+#define MSR_PERFCTR0 0xc1       /* and PERFCTR1 at 0xc2 */
+#define MSR_EVNTSEL0 0x186      /* and EVNTSEL1 at 0x187 */
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
@@ -437,6 +439,17 @@ void h_rdtsc(struct cpu *cpu, const struct insn *in)
 	cpu->gpr[R_EDX] = (uint32_t)(t >> 32);
 }
 
+/* The P6 counters read back what was written to them (they count nothing). */
+void h_rdpmc(struct cpu *cpu, const struct insn *in)
+{
+	bool allowed = !cpu->pe || (!cpu->vm86 && cpu->cpl == 0) || (cpu->cr4 & CR4_PCE);
+	if (!allowed || cpu->gpr[R_ECX] > 1)
+		cpu_gp(cpu, 0);
+	uint64_t v = cpu->perfctr[cpu->gpr[R_ECX]];
+	cpu->gpr[R_EAX] = (uint32_t)v;
+	cpu->gpr[R_EDX] = (uint32_t)(v >> 32) & 0xff;
+}
+
 void h_rdmsr(struct cpu *cpu, const struct insn *in)
 {
 	need_cpl0(cpu);
@@ -445,6 +458,8 @@ void h_rdmsr(struct cpu *cpu, const struct insn *in)
 	case MSR_TSC: v = cpu_tsc(cpu); break;
 	case MSR_APIC_BASE: v = cpu->apic_base; break;
 	case MSR_BIOS_SIGN_ID: v = 0; break;
+	case MSR_PERFCTR0: case MSR_PERFCTR0 + 1: v = cpu->perfctr[cpu->gpr[R_ECX] - MSR_PERFCTR0]; break;
+	case MSR_EVNTSEL0: case MSR_EVNTSEL0 + 1: v = cpu->evntsel[cpu->gpr[R_ECX] - MSR_EVNTSEL0]; break;
 	case MSR_SYSENTER_CS: v = cpu->sysenter_cs; break;
 	case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
 	case MSR_SYSENTER_EIP: v = cpu->sysenter_eip; break;
@@ -468,6 +483,15 @@ void h_wrmsr(struct cpu *cpu, const struct insn *in)
 		cpu->apic_base = (uint32_t)v & 0xfffff900u;
 		break;
 	case MSR_BIOS_SIGN_ID: break;   /* no microcode to report */
+	/* A P6 sign-extends the low 32 bits written to a counter into its 40. */
+	case MSR_PERFCTR0: case MSR_PERFCTR0 + 1:
+		cpu->perfctr[cpu->gpr[R_ECX] - MSR_PERFCTR0] = (uint64_t)(int64_t)(int32_t)v & PERFCTR_MASK;
+		break;
+	case MSR_EVNTSEL0: case MSR_EVNTSEL0 + 1:
+		if (v >> 32)
+			cpu_gp(cpu, 0);
+		cpu->evntsel[cpu->gpr[R_ECX] - MSR_EVNTSEL0] = (uint32_t)v;
+		break;
 	case MSR_SYSENTER_CS: cpu->sysenter_cs = (uint32_t)v & 0xffff; break;
 	case MSR_SYSENTER_ESP: cpu->sysenter_esp = (uint32_t)v; break;
 	case MSR_SYSENTER_EIP: cpu->sysenter_eip = (uint32_t)v; break;
