@@ -553,6 +553,17 @@ void gdbstub_stopped(struct gdbstub *s)
 	send_packet(s, "S05");
 }
 
+void gdbstub_exited(struct gdbstub *s, int status)
+{
+	char pkt[8];
+
+	if (!s || s->fd < 0)
+		return;
+	/* Tell the debugger the target is gone, as QEMU does ("W" + status). */
+	snprintf(pkt, sizeof(pkt), "W%02x", status & 0xff);
+	send_packet(s, pkt);
+}
+
 void gdbstub_free(struct gdbstub *s)
 {
 	if (!s)

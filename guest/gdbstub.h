@@ -17,6 +17,8 @@ struct gdbstub;
 struct gdbstub *gdbstub_new(struct guest *g, int port, char *err, size_t errlen);
 /* The CPU stopped at a breakpoint or after a single step. */
 void gdbstub_stopped(struct gdbstub *s);
+/* The machine stopped for good: report the exit status to an attached debugger. */
+void gdbstub_exited(struct gdbstub *s, int status);
 void gdbstub_free(struct gdbstub *s);
 
 #endif

@@ -141,6 +141,7 @@ void guest_stop(struct guest *g, int status, const char *reason, int code)
 	/* vmd learns why only when the guest itself ended the machine. */
 	if (g->control && strcmp(reason, "quit") != 0 && strcmp(reason, "error") != 0)
 		control_notify_shutdown(g->control, reason, code);
+	gdbstub_exited(g->gdb, status);
 	event_base_loopbreak(g->base);
 }
 
@@ -246,7 +247,9 @@ static void run_slice(struct guest *g)
 		break;
 	}
 	case CPU_EXIT_DEBUG:
-		if (g->gdb)
+		/* A step that ended the machine (debug-exit, power-off) is
+		 * reported as an exit by handle_request, not as a stop. */
+		if (g->gdb && pc->request == PC_REQ_NONE)
 			gdbstub_stopped(g->gdb);
 		break;
 	default:

@@ -326,7 +326,7 @@ def main():
     sub = ap.add_subparsers(dest="mode", required=True)
     k = sub.add_parser("kernel", help="a system-test kernel: qemu (multiboot) vs the test board")
     k.add_argument("elf", help="the kernel's multiboot ELF; its flat .bin must sit beside it")
-    k.add_argument("--sysboard", default=None, help="the test board (default: build/sysboard)")
+    k.add_argument("--sysboard", default=None, help="the test board (default: $VMD_BUILD/sysboard, else build/sysboard)")
     k.add_argument("--subject", choices=["sysboard", "vmd-guest", "qemu"], default="sysboard",
                    help="vmd-guest: the whole PC (build/vmd-guest --gdb); "
                         "qemu: the reference against itself (checks the tool)")
@@ -387,7 +387,7 @@ def main():
             if args.subject == "qemu":
                 dut = Gdb("subject", "127.0.0.1", start_qemu())
             elif args.subject == "vmd-guest":
-                guest = os.path.join(top, "build", "vmd-guest")
+                guest = os.path.join(os.environ.get("VMD_BUILD") or os.path.join(top, "build"), "vmd-guest")
                 if not os.access(guest, os.X_OK):
                     raise SystemExit(f"lockstep: no {guest}")
                 port = free_port()
@@ -397,7 +397,7 @@ def main():
                                               stderr=open(f"{tmp}/guest.err", "w")))
                 dut = Gdb("subject", "127.0.0.1", port)
             else:
-                board = args.sysboard or os.path.join(top, "build", "sysboard")
+                board = args.sysboard or os.path.join(os.environ.get("VMD_BUILD") or os.path.join(top, "build"), "sysboard")
                 if not os.access(board, os.X_OK):
                     raise SystemExit(f"lockstep: no test board at {board}")
                 binary = os.path.splitext(args.elf)[0] + ".bin"
