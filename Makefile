@@ -93,6 +93,7 @@ unit: $(UNIT_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory O=$(O)/asan SAN=1 OPT="-O1 -g" unit
+	@$(MAKE) --no-print-directory kit
 	@tests/run --build $(O)
 
 run: deps
