@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include <event2/event.h>
 
@@ -220,8 +221,10 @@ static pid_t spawn(const char *program, int link_fd, int shm_fd, const struct di
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	/* Child: only the two link descriptors survive the exec. */
-	if (fcntl(link_fd, F_SETFD, 0) != 0 || fcntl(shm_fd, F_SETFD, 0) != 0)
+	/* Child: only stdio and the two link descriptors survive the exec (the
+	 * guest's console, control and GDB sockets must not live on in it). */
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) != 0 ||
+	    fcntl(link_fd, F_SETFD, 0) != 0 || fcntl(shm_fd, F_SETFD, 0) != 0)
 		_exit(127);
 	sigset_t none;
 	sigemptyset(&none);
