@@ -22,8 +22,12 @@ fi
 run="$build/run"
 mkdir -p "$run"
 conf="$run/vmd.conf"
-sed -e "s|@BUILD@|$top/$build|g" -e "s|@RUN@|$top/$run|g" conf/default.conf.in > "$conf"
+case "$build" in /*) abs=$build ;; *) abs=$top/$build ;; esac
+cmdline=$(cat "$build/kit/cmdline")
+sed -e "s|@BUILD@|$abs|g" -e "s|@RUN@|$abs/run|g" -e "s|@CMDLINE@|$cmdline|g" \
+	conf/default.conf.in > "$conf"
 echo "make run: vmd with $conf; control socket $run/vmd.sock"
 echo "make run: console:  $build/vmctl -s $run/vmd.sock console debian   (leave with ~.)"
 echo "make run: status:   $build/vmctl -s $run/vmd.sock status"
+echo "make run: screen:   any VNC viewer on 127.0.0.1:5901, or http://127.0.0.1:5901/vnc.html in a browser"
 exec "$build/vmd" -d -f "$conf" -s "$run/vmd.sock"
