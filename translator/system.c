@@ -260,7 +260,9 @@ void h_arpl(struct cpu *cpu, const struct insn *in)
 	struct { bool mem; uint32_t lin; } d = { in->is_mem, 0 };
 	uint32_t dst;
 	if (in->is_mem) {
-		d.lin = seg_lin(cpu, in->seg, ea_of(cpu, in), 2, true);
+		/* The destination is written only when the RPL is raised: a
+		 * read-only segment faults only then (as the host CPU does). */
+		d.lin = seg_lin(cpu, in->seg, ea_of(cpu, in), 2, false);
 		dst = lin_read(cpu, d.lin, 2, cpu_user(cpu));
 	} else {
 		dst = cpu->gpr[in->rm] & 0xffff;
@@ -269,7 +271,7 @@ void h_arpl(struct cpu *cpu, const struct insn *in)
 	if ((dst & 3) < (src & 3)) {
 		dst = (dst & ~3u) | (src & 3);
 		if (d.mem)
-			lin_write(cpu, d.lin, 2, dst, cpu_user(cpu));
+			lin_write(cpu, seg_lin(cpu, in->seg, ea_of(cpu, in), 2, true), 2, dst, cpu_user(cpu));
 		else
 			reg_set(cpu, in->rm, 2, dst);
 		cpu_set_flags(cpu, F_ZF, F_ZF);
