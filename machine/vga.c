@@ -35,8 +35,10 @@
 #define CRTC_VRE       0x11
 #define CRTC_VDE       0x12
 #define CRTC_OFFSET    0x13
+#define CRTC_LINE_COMPARE 0x18
 #define ATTR_MODE      0x10
 #define ATTR_PLANE_EN  0x12
+#define ATTR_PANNING   0x13
 #define ATTR_COLOR_SEL 0x14
 
 /* Retrace timing: a 70 Hz frame of 449 lines, as in the 400-line modes;
@@ -685,6 +687,14 @@ static void render_graphics(struct vga *v, uint32_t *out, unsigned *pw, unsigned
 	unsigned stride = v->crtc[CRTC_OFFSET] * 2u;
 	uint32_t start = (uint32_t)v->crtc[CRTC_START_HI] << 8 | v->crtc[CRTC_START_LO];
 	bool mode256 = v->gc[GC_MODE] & 0x40;
+	/* Line compare (split screen): after that scan line the address
+	 * counter starts again at 0; the rows below show memory from 0. */
+	unsigned lc = v->crtc[CRTC_LINE_COMPARE] | (v->crtc[CRTC_OVERFLOW] & 0x10) << 4 |
+	              (v->crtc[CRTC_MAX_SCAN] & 0x40) << 3;
+	unsigned split = lc / scan + 1;
+	/* Horizontal pel panning (attribute 13h); the split part is not panned
+	 * when the attribute mode's pixel panning compatibility bit is set. */
+	unsigned pan = v->attr[ATTR_PANNING] & 7;
 
 	if (mode256 || (v->seq[SEQ_CLOCKING] & 0x08))
 		w /= 2;     /* two dot clocks per pixel */
@@ -701,8 +711,11 @@ static void render_graphics(struct vga *v, uint32_t *out, unsigned *pw, unsigned
 			colours[i] = dac_rgb(v, (uint8_t)i);
 		for (unsigned y = 0; y < h; y++) {
 			uint32_t *px = out + (size_t)y * VGA_MAX_WIDTH;
+			bool below = y >= split;
+			uint32_t base = below ? (y - split) * stride : start + y * stride;
+			unsigned p = below && (v->attr[ATTR_MODE] & 0x20) ? 0 : pan / 2;
 			for (unsigned x = 0; x < w; x++)
-				px[x] = colours[vram_plane(v, start + y * stride + x / 4, x & 3)];
+				px[x] = colours[vram_plane(v, base + (x + p) / 4, (x + p) & 3)];
 		}
 		return;
 	}
@@ -712,16 +725,16 @@ static void render_graphics(struct vga *v, uint32_t *out, unsigned *pw, unsigned
 		colours[i] = attr_rgb(v, (uint8_t)i);
 	for (unsigned y = 0; y < h; y++) {
 		uint32_t *px = out + (size_t)y * VGA_MAX_WIDTH;
-		for (unsigned xb = 0; xb < w / 8; xb++) {
-			uint32_t pa = start + y * stride + xb;
-			uint8_t p0 = vram_plane(v, pa, 0), p1 = vram_plane(v, pa, 1);
-			uint8_t p2 = vram_plane(v, pa, 2), p3 = vram_plane(v, pa, 3);
-			for (unsigned b = 0; b < 8; b++) {
-				unsigned s = 7 - b;
-				uint8_t c = (uint8_t)(((p0 >> s) & 1) | ((p1 >> s) & 1) << 1 |
-				                      ((p2 >> s) & 1) << 2 | ((p3 >> s) & 1) << 3);
-				px[xb * 8 + b] = colours[c & plane_en];
-			}
+		bool below = y >= split;
+		uint32_t base = below ? (y - split) * stride : start + y * stride;
+		unsigned p = below && (v->attr[ATTR_MODE] & 0x20) ? 0 : pan;
+		for (unsigned x = 0; x < w; x++) {
+			unsigned pos = x + p;
+			uint32_t pa = base + pos / 8;
+			unsigned s = 7 - (pos & 7);
+			uint8_t c = (uint8_t)(((vram_plane(v, pa, 0) >> s) & 1) | ((vram_plane(v, pa, 1) >> s) & 1) << 1 |
+			                      ((vram_plane(v, pa, 2) >> s) & 1) << 2 | ((vram_plane(v, pa, 3) >> s) & 1) << 3);
+			px[x] = colours[c & plane_en];
 		}
 	}
 }

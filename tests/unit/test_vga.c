@@ -419,6 +419,22 @@ static void mode12h_planar_render(struct test *t)
 	CHECK_EQ(t, px(r, 9, 3), 0xff5555);
 	CHECK_EQ(t, px(r, 8, 3), 0);
 	CHECK_EQ(t, px(r, 10, 3), 0);
+	/* Pel panning by 2: the pixel appears 2 to the left. */
+	attr(r, 0x13, 2);
+	vga_render(&r->vga);
+	CHECK_EQ(t, px(r, 7, 3), 0xff5555);
+	CHECK_EQ(t, px(r, 9, 3), 0);
+	attr(r, 0x13, 0);
+	/* Split screen: start address at row 100, line compare at scan line
+	 * 399: rows 0-399 show memory from row 100, rows 400- from 0. */
+	crtc(r, 0x0c, (100 * 80) >> 8);
+	crtc(r, 0x0d, (100 * 80) & 0xff);
+	crtc(r, 0x18, 399 & 0xff);
+	crtc(r, 0x07, (uint8_t)(0x3e | 0x10));  /* line compare bit 8 */
+	crtc(r, 0x09, 0x00);                    /* line compare bit 9 clear */
+	vga_render(&r->vga);
+	CHECK_EQ(t, px(r, 9, 403), 0xff5555);   /* row 3 of memory, below the split */
+	CHECK_EQ(t, px(r, 9, 3), 0);            /* above: memory row 103 */
 	rig_free(r);
 }
 
