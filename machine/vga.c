@@ -822,6 +822,14 @@ unsigned vga_render(struct vga *v)
 		render_text(v, v->draw, &w, &h, phase);
 	else
 		render_graphics(v, v->draw, &w, &h);
+	/* Timings that leave no picture (a guest can program anything): show
+	 * a black 640x480, as a monitor without a signal would. */
+	if (w < 8 || h < 8) {
+		w = 640;
+		h = 480;
+		for (unsigned y = 0; y < h; y++)
+			memset(v->draw + (size_t)y * VGA_MAX_WIDTH, 0, w * sizeof(uint32_t));
+	}
 	/* Screen off (sequencer) or the palette being programmed (PAS clear):
 	 * the picture is black. */
 	if (!vbe_enabled(v) && ((v->seq[SEQ_CLOCKING] & 0x20) || !(v->attr_index & 0x20)))

@@ -734,6 +734,7 @@ static void hostile_guest_random_accesses(struct test *t)
 		clock_advance(&r->clock, 1000000);
 		vga_render(&r->vga);
 		CHECK(t, r->vga.width <= VGA_MAX_WIDTH && r->vga.height <= VGA_MAX_HEIGHT);
+		CHECK(t, r->vga.width >= 8 && r->vga.height >= 8);
 	}
 	rig_free(r);
 }
