@@ -4,6 +4,7 @@
 #include "lib/sbuf.h"
 #include "machine/bus.h"
 #include "machine/i8259.h"
+#include "tests/unit/devtest.h"
 #include "tests/unit/harness.h"
 
 struct rig {
@@ -371,6 +372,36 @@ static void special_fully_nested(struct test *t)
 	free(r);
 }
 
+/* The controller under the shared save/load checks (devtest.h). */
+struct loaded_pic {
+	struct rig *r;
+	struct i8259 before;    /* what a refused load must leave */
+};
+
+static int load_pic(void *ctx, struct sbuf *sb)
+{
+	struct loaded_pic *lp = ctx;
+
+	return i8259_load(&lp->r->pic, sb);
+}
+
+static void pic_untouched(struct test *t, void *ctx)
+{
+	struct loaded_pic *lp = ctx;
+
+	CHECK(t, memcmp(&lp->before, &lp->r->pic, sizeof(lp->before)) == 0);
+}
+
+/* Whatever was loaded, the controller still works. */
+static void pic_still_works(struct test *t, void *ctx)
+{
+	struct rig *r = ((struct loaded_pic *)ctx)->r;
+
+	(void)in8(r, 0x20);
+	if (r->intr)
+		(void)i8259_ack(&r->pic);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig *a = rig_new(t), *b = rig_new(t);
@@ -406,20 +437,18 @@ static void save_load(struct test *t)
 	CHECK_EQ(t, b->intr, a->intr);
 	CHECK_EQ(t, i8259_ack(&b->pic), i8259_ack(&a->pic));
 
-	/* Corrupt: a lowest priority of 9. Refused, state untouched. */
+	/* Corrupt: a lowest priority of 9; then every truncation. Refused,
+	 * state untouched. */
 	{
-		struct i8259 before = b->pic;
+		struct loaded_pic lp = { .r = b, .before = b->pic };
+		struct devtest_ops ops = { .ctx = &lp, .load = load_pic,
+		                           .check_untouched = pic_untouched };
 		size_t off = sb.len - 2 - 19 - 19 + 7;   /* master's `lowest` */
 
 		sb.data[off] = 9;
-		sbuf_init_read(&rd, sb.data, sb.len);
-		CHECK(t, i8259_load(&b->pic, &rd) != 0);
-		CHECK(t, rd.why[0] != 0);
-		CHECK(t, memcmp(&before, &b->pic, sizeof(before)) == 0);
+		devtest_refuses(t, &ops, sb.data, sb.len, NULL);
+		devtest_truncations(t, &ops, sb.data, sb.len, 1);
 	}
-	/* Truncated: refused. */
-	sbuf_init_read(&rd, sb.data, sb.len - 1);
-	CHECK(t, i8259_load(&b->pic, &rd) != 0);
 	sbuf_free(&sb);
 	free(a);
 	free(b);
@@ -438,26 +467,19 @@ static void bad_irq_number_ignored(struct test *t)
 	free(r);
 }
 
-static uint32_t rnd(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
-
 /* A hostile guest: random writes everywhere, random lines, acks; then corrupt saves. */
 static void hostile_guest(struct test *t)
 {
 	static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
 	struct rig *r = rig_new(t);
 	uint32_t x = 12345;
-	struct sbuf sb, rd;
-	unsigned refused = 0;
+	struct loaded_pic lp = { .r = r };
+	struct devtest_ops ops = { .ctx = &lp, .load = load_pic, .exercise = pic_still_works };
+	struct sbuf sb;
 
 	REQUIRE(t, r);
 	for (unsigned i = 0; i < 200000; i++) {
-		uint32_t v = rnd(&x);
+		uint32_t v = devtest_rand(&x);
 
 		switch (v % 4) {
 		case 0:
@@ -483,24 +505,7 @@ static void hostile_guest(struct test *t)
 	sbuf_init(&sb);
 	i8259_save(&r->pic, &sb);
 	REQUIRE(t, !sb.error);
-	for (unsigned i = 0; i < 2000; i++) {
-		uint8_t *copy = malloc(sb.len);
-
-		REQUIRE(t, copy);
-		memcpy(copy, sb.data, sb.len);
-		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
-		sbuf_init_read(&rd, copy, sb.len);
-		if (i8259_load(&r->pic, &rd) != 0) {
-			CHECK(t, rd.why[0] != 0);
-			refused++;
-		}
-		free(copy);
-		/* Whatever was loaded, the controller still works. */
-		(void)in8(r, 0x20);
-		if (r->intr)
-			(void)i8259_ack(&r->pic);
-	}
-	CHECK(t, refused > 0);
+	devtest_flip_bits(t, &ops, sb.data, sb.len, 2000, &x);
 	sbuf_free(&sb);
 	free(r);
 }

@@ -6,6 +6,7 @@
 #include "machine/bus.h"
 #include "machine/clock.h"
 #include "machine/mc146818.h"
+#include "tests/unit/devtest.h"
 #include "tests/unit/harness.h"
 
 #define MS 1000000ull
@@ -427,6 +428,36 @@ static void long_gap(struct test *t)
 	free(r);
 }
 
+/* The clock under the shared save/load checks (devtest.h). */
+struct loaded_rtc {
+	struct rig *r;
+	uint8_t before[MC146818_NVRAM];     /* what a refused load must leave */
+};
+
+static int load_rtc(void *ctx, struct sbuf *sb)
+{
+	struct loaded_rtc *lr = ctx;
+
+	return mc146818_load(&lr->r->rtc, sb);
+}
+
+static void rtc_untouched(struct test *t, void *ctx)
+{
+	struct loaded_rtc *lr = ctx;
+
+	CHECK(t, memcmp(lr->before, lr->r->rtc.cmos, sizeof(lr->before)) == 0);
+}
+
+/* Whatever was loaded, the registers read and time runs on. */
+static void rtc_still_ticks(struct test *t, void *ctx)
+{
+	struct rig *r = ((struct loaded_rtc *)ctx)->r;
+
+	for (uint8_t reg = 0; reg < 14; reg++)
+		(void)rd(r, reg);
+	advance(r, 1000 * MS);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig *a = rig_new(t, START), *b = rig_new(t, 0);
@@ -458,19 +489,18 @@ static void save_load(struct test *t)
 	}
 	CHECK_EQ(t, rd(b, 0x50), 0x99);
 
-	/* Corrupt: register D (VRT) cleared. */
+	/* Corrupt: register D (VRT) cleared; then every truncation. Refused,
+	 * the CMOS untouched. */
 	{
-		uint8_t before[MC146818_NVRAM];
+		struct loaded_rtc lr = { .r = b };
+		struct devtest_ops ops = { .ctx = &lr, .load = load_rtc,
+		                           .check_untouched = rtc_untouched };
 
-		memcpy(before, b->rtc.cmos, sizeof(before));
+		memcpy(lr.before, b->rtc.cmos, sizeof(lr.before));
 		sb.data[sb.len - (128 + 1 + 1 + 4 + 8 + 1 + 1) + RTC_REG_D] = 0;
-		sbuf_init_read(&r2, sb.data, sb.len);
-		CHECK(t, mc146818_load(&b->rtc, &r2) != 0);
-		CHECK(t, r2.why[0] != 0);
-		CHECK(t, memcmp(before, b->rtc.cmos, sizeof(before)) == 0);
+		devtest_refuses(t, &ops, sb.data, sb.len, NULL);
+		devtest_truncations(t, &ops, sb.data, sb.len, 1);
 	}
-	sbuf_init_read(&r2, sb.data, sb.len - 3);
-	CHECK(t, mc146818_load(&b->rtc, &r2) != 0);
 	sbuf_free(&sb);
 	free(a);
 	free(b);
@@ -502,25 +532,18 @@ static void host_time_start(struct test *t)
 	free(r);
 }
 
-static uint32_t rnd(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
-
 /* Random register writes (invalid times included), time jumps, corrupt saves. */
 static void hostile_guest(struct test *t)
 {
 	struct rig *r = rig_new(t, START);
 	uint32_t x = 4242;
-	struct sbuf sb, rb;
-	unsigned refused = 0;
+	struct loaded_rtc lr = { .r = r };
+	struct devtest_ops ops = { .ctx = &lr, .load = load_rtc, .exercise = rtc_still_ticks };
+	struct sbuf sb;
 
 	REQUIRE(t, r);
 	for (unsigned i = 0; i < 100000; i++) {
-		uint32_t v = rnd(&x);
+		uint32_t v = devtest_rand(&x);
 
 		if (v % 3 == 0)
 			wr(r, (uint8_t)(v >> 8), (uint8_t)(v >> 16));
@@ -541,23 +564,7 @@ static void hostile_guest(struct test *t)
 	sbuf_init(&sb);
 	mc146818_save(&r->rtc, &sb);
 	REQUIRE(t, !sb.error);
-	for (unsigned i = 0; i < 2000; i++) {
-		uint8_t *copy = malloc(sb.len);
-
-		REQUIRE(t, copy);
-		memcpy(copy, sb.data, sb.len);
-		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
-		sbuf_init_read(&rb, copy, sb.len);
-		if (mc146818_load(&r->rtc, &rb) != 0) {
-			CHECK(t, rb.why[0] != 0);
-			refused++;
-		}
-		free(copy);
-		for (uint8_t reg = 0; reg < 14; reg++)
-			(void)rd(r, reg);
-		advance(r, 1000 * MS);
-	}
-	CHECK(t, refused > 0);
+	devtest_flip_bits(t, &ops, sb.data, sb.len, 2000, &x);
 	sbuf_free(&sb);
 	free(r);
 }

@@ -5,6 +5,7 @@
 #include "machine/bus.h"
 #include "machine/clock.h"
 #include "machine/ns16550.h"
+#include "tests/unit/devtest.h"
 #include "tests/unit/harness.h"
 
 #define COM1 0x3f8
@@ -402,6 +403,32 @@ static void linux_8250_probe(struct test *t)
 	free(r);
 }
 
+/* The port under the shared save/load checks (devtest.h); ctx is the rig. */
+static int load_uart(void *ctx, struct sbuf *sb)
+{
+	return ns16550_load(&((struct rig *)ctx)->uart, sb);
+}
+
+/* save_load's port: a refused load leaves its line settings and scratch. */
+static void uart_untouched(struct test *t, void *ctx)
+{
+	struct rig *r = ctx;
+
+	CHECK_EQ(t, in8(r, UART_SCR), 0x42);
+	CHECK_EQ(t, in8(r, UART_LCR), 0x03);
+}
+
+/* Whatever was loaded, the registers read, input lands and time runs on. */
+static void uart_still_works(struct test *t, void *ctx)
+{
+	struct rig *r = ctx;
+
+	for (unsigned reg = 0; reg < 8; reg++)
+		(void)in8(r, reg);
+	(void)ns16550_receive(&r->uart, (const uint8_t *)"zzz", 3);
+	advance(r, 100000);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig *a = rig_new(t), *b = rig_new(t);
@@ -434,32 +461,23 @@ static void save_load(struct test *t)
 		CHECK_EQ(t, in8(b, UART_RBR), in8(a, UART_RBR));
 	}
 
-	/* Corrupt: rx_count of 40. Refused, the port keeps working. */
+	/* Corrupt: rx_count of 40; then every truncation. Refused, the port
+	 * keeps its registers and keeps working. */
 	{
+		struct devtest_ops ops = { .ctx = b, .load = load_uart,
+		                           .check_untouched = uart_untouched };
 		size_t off = sb.len - (8 + 1 + 1 + 1 + 1 + 1);   /* rx_count */
 
 		CHECK_EQ(t, sb.data[off], 5);
 		sb.data[off] = 40;
-		sbuf_init_read(&rd, sb.data, sb.len);
-		CHECK(t, ns16550_load(&b->uart, &rd) != 0);
-		CHECK(t, strstr(rd.why, "FIFO") != NULL);
-		CHECK_EQ(t, in8(b, UART_SCR), 0x42);
+		devtest_refuses(t, &ops, sb.data, sb.len, "FIFO");
+		devtest_truncations(t, &ops, sb.data, sb.len, 1);
 		CHECK_EQ(t, ns16550_receive(&b->uart, (const uint8_t *)"ok", 2), 2);
 		CHECK_EQ(t, in8(b, UART_RBR), 'o');
 	}
-	sbuf_init_read(&rd, sb.data, sb.len / 2);
-	CHECK(t, ns16550_load(&b->uart, &rd) != 0);
 	sbuf_free(&sb);
 	free(a);
 	free(b);
-}
-
-static uint32_t rnd(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
 }
 
 /* Random register traffic and input, then corrupt saves: never a crash or a lost invariant. */
@@ -467,14 +485,14 @@ static void hostile_guest(struct test *t)
 {
 	struct rig *r = rig_new(t);
 	uint32_t x = 99;
-	struct sbuf sb, rd;
-	unsigned refused = 0;
+	struct devtest_ops ops = { .ctx = r, .load = load_uart, .exercise = uart_still_works };
+	struct sbuf sb;
 	uint8_t buf[32];
 
 	REQUIRE(t, r);
 	memset(buf, 'z', sizeof(buf));
 	for (unsigned i = 0; i < 100000; i++) {
-		uint32_t v = rnd(&x);
+		uint32_t v = devtest_rand(&x);
 
 		switch (v % 4) {
 		case 0:
@@ -502,24 +520,7 @@ static void hostile_guest(struct test *t)
 	sbuf_init(&sb);
 	ns16550_save(&r->uart, &sb);
 	REQUIRE(t, !sb.error);
-	for (unsigned i = 0; i < 2000; i++) {
-		uint8_t *copy = malloc(sb.len);
-
-		REQUIRE(t, copy);
-		memcpy(copy, sb.data, sb.len);
-		copy[rnd(&x) % sb.len] ^= (uint8_t)(1u << (rnd(&x) % 8));
-		sbuf_init_read(&rd, copy, sb.len);
-		if (ns16550_load(&r->uart, &rd) != 0) {
-			CHECK(t, rd.why[0] != 0);
-			refused++;
-		}
-		free(copy);
-		for (unsigned reg = 0; reg < 8; reg++)
-			(void)in8(r, reg);
-		(void)ns16550_receive(&r->uart, buf, 3);
-		advance(r, 100000);
-	}
-	CHECK(t, refused > 0);
+	devtest_flip_bits(t, &ops, sb.data, sb.len, 2000, &x);
 	sbuf_free(&sb);
 	free(r);
 }

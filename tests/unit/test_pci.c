@@ -8,6 +8,7 @@
 #include "machine/i440fx.h"
 #include "machine/pci.h"
 #include "machine/piix.h"
+#include "tests/unit/devtest.h"
 #include "tests/unit/harness.h"
 
 /* A PCI function with one I/O and one memory BAR, recording accesses. */
@@ -410,12 +411,28 @@ static void decode_toggling_has_no_limit(struct test *t)
 	CHECK_EQ(t, iobus_read(&r.io, 0xc044, 2), 0xabcd);
 }
 
+/* The bus and the PIIX3 under the shared save/load checks (devtest.h);
+ * ctx is a rig with the test device. */
+static int load_bus(void *ctx, struct sbuf *sb)
+{
+	struct rig *r = ctx;
+
+	if (pci_bus_load(&r->bus, sb) < 0)
+		return -1;
+	return piix_load(&r->piix, sb);
+}
+
+static int fresh_bus(void *ctx)
+{
+	return rig_init(ctx, true);
+}
+
 static void save_load(struct test *t)
 {
 	struct rig r, r2;
+	struct devtest_ops ops = { .ctx = &r2, .load = load_bus, .reset = fresh_bus };
 	struct sbuf sb, rd;
 	static const uint8_t pirqs[4] = { 10, 10, 11, 11 };
-	uint32_t ver;
 
 	REQUIRE(t, rig_init(&r, true) == 0);
 	REQUIRE(t, piix_firmware_setup(&r.piix, pirqs, 128u << 20, 0x600) == 0);
@@ -451,27 +468,15 @@ static void save_load(struct test *t)
 	CHECK(t, pci_bus_load(&r2.bus, &rd) < 0);
 	CHECK(t, strstr(rd.why, "pci") != NULL);
 	/* Truncated input is refused. */
-	for (size_t cut = 0; cut < sb.len; cut += 97) {
-		REQUIRE(t, rig_init(&r2, true) == 0);
-		sbuf_init_read(&rd, sb.data, cut);
-		CHECK(t, pci_bus_load(&r2.bus, &rd) < 0 || piix_load(&r2.piix, &rd) < 0);
-	}
+	devtest_truncations(t, &ops, sb.data, sb.len, 97);
 	/* A different device in the same slot (vendor ID changed) is refused. */
-	uint8_t *bad = malloc(sb.len);
-	REQUIRE(t, bad != NULL);
-	memcpy(bad, sb.data, sb.len);
 	for (size_t i = 0; i + 4 < sb.len; i++) {
-		if (bad[i] == PCI_DEVFN(3, 0) && bad[i + 1] == 0xf4 && bad[i + 2] == 0x1a) {
-			bad[i + 1] = 0xf5;
+		if (sb.data[i] == PCI_DEVFN(3, 0) && sb.data[i + 1] == 0xf4 && sb.data[i + 2] == 0x1a) {
+			sb.data[i + 1] = 0xf5;
 			break;
 		}
 	}
-	REQUIRE(t, rig_init(&r2, true) == 0);
-	sbuf_init_read(&rd, bad, sb.len);
-	CHECK(t, pci_bus_load(&r2.bus, &rd) < 0);
-	CHECK(t, strstr(rd.why, "different") != NULL);
-	(void)ver;
-	free(bad);
+	devtest_refuses(t, &ops, sb.data, sb.len, "different");
 	sbuf_free(&sb);
 }
 
