@@ -315,35 +315,6 @@ static fx op_abs(struct run *r, fx a) { (void)r; return fx_abs(a); }
 static fx op_sqrt(struct run *r, fx a) { return fx_sqrt(&r->env, a, fx_pc_bits(r->s.cw)); }
 static fx op_rndint(struct run *r, fx a) { return fx_round_int(&r->env, a); }
 
-/* Reads the memory operand of a D8-DF arithmetic form as an extended value. */
-static int read_operand(struct run *r, unsigned opcode, fx *v)
-{
-	uint8_t b[8];
-
-	switch (opcode) {
-	case 0xd8:
-		if (mem_read(r, b, 4))
-			return -1;
-		*v = fx_from_f32(&r->env, le32(b), true);
-		return 0;
-	case 0xdc:
-		if (mem_read(r, b, 8))
-			return -1;
-		*v = fx_from_f64(&r->env, le64(b), true);
-		return 0;
-	case 0xda:
-		if (mem_read(r, b, 4))
-			return -1;
-		*v = fx_from_int64((int32_t)le32(b));
-		return 0;
-	default:
-		if (mem_read(r, b, 2))
-			return -1;
-		*v = fx_from_int64((int16_t)le16(b));
-		return 0;
-	}
-}
-
 /* FLD m32/m64/m80, FILD and FBLD: push a converted memory value. */
 static void load_push(struct run *r, fx v)
 {
@@ -371,6 +342,56 @@ static fx bcd_to_fx(const uint8_t *p)
 	if (p[9] & 0x80)
 		r = fx_neg(r);
 	return r;
+}
+
+/* The memory formats the FPU loads as extended values. */
+enum mem_format { MEM_F32, MEM_F64, MEM_F80, MEM_I16, MEM_I32, MEM_I64, MEM_BCD };
+
+/* Reads a memory operand of format F as an extended value; -1 if the read
+ * faulted. KEEP_SNAN goes to the float conversions: an arithmetic operand
+ * keeps a signalling NaN for the operation to see, a load does not. */
+static int read_value(struct run *r, enum mem_format f, bool keep_snan, fx *v)
+{
+	static const uint8_t size[] = {
+		[MEM_F32] = 4, [MEM_F64] = 8, [MEM_F80] = 10,
+		[MEM_I16] = 2, [MEM_I32] = 4, [MEM_I64] = 8, [MEM_BCD] = 10,
+	};
+	uint8_t b[10];
+
+	if (mem_read(r, b, size[f]))
+		return -1;
+	switch (f) {
+	case MEM_F32: *v = fx_from_f32(&r->env, le32(b), keep_snan); break;
+	case MEM_F64: *v = fx_from_f64(&r->env, le64(b), keep_snan); break;
+	case MEM_F80: *v = get80(b); break;
+	case MEM_I16: *v = fx_from_int64((int16_t)le16(b)); break;
+	case MEM_I32: *v = fx_from_int64((int32_t)le32(b)); break;
+	case MEM_I64: *v = fx_from_int64((int64_t)le64(b)); break;
+	default:      *v = bcd_to_fx(b); break;
+	}
+	return 0;
+}
+
+/* The memory operand of a D8-DF arithmetic form. */
+static int read_operand(struct run *r, unsigned opcode, fx *v)
+{
+	switch (opcode) {
+	case 0xd8: return read_value(r, MEM_F32, true, v);
+	case 0xdc: return read_value(r, MEM_F64, true, v);
+	case 0xda: return read_value(r, MEM_I32, true, v);
+	default:   return read_value(r, MEM_I16, true, v);
+	}
+}
+
+/* FLD m32/m64/m80, FILD m16/m32/m64 and FBLD. */
+static enum x87_result load_mem(struct run *r, enum mem_format f)
+{
+	fx v;
+
+	if (read_value(r, f, false, &v))
+		return X87_FAULT;
+	load_push(r, v);
+	return X87_OK;
 }
 
 /* FBSTP: rounds ST0 to an integer by RC and stores 18 BCD digits. */
@@ -882,10 +903,7 @@ static enum x87_result exec_mem(struct run *r)
 	case 0xd9:
 		switch (reg) {
 		case 0:
-			if (mem_read(r, b, 4))
-				return X87_FAULT;
-			load_push(r, fx_from_f32(&r->env, le32(b), false));
-			return X87_OK;
+			return load_mem(r, MEM_F32);
 		case 1:
 			return X87_UD;
 		case 2: case 3:
@@ -919,18 +937,12 @@ static enum x87_result exec_mem(struct run *r)
 	case 0xdb:
 		switch (reg) {
 		case 0:
-			if (mem_read(r, b, 4))
-				return X87_FAULT;
-			load_push(r, fx_from_int64((int32_t)le32(b)));
-			return X87_OK;
+			return load_mem(r, MEM_I32);
 		case 2: case 3:
 			fist(r, 32, reg == 3);
 			return X87_OK;
 		case 5:
-			if (mem_read(r, b, 10))
-				return X87_FAULT;
-			load_push(r, get80(b));
-			return X87_OK;
+			return load_mem(r, MEM_F80);
 		case 7:
 			if (st_empty(&r->s, 0)) {
 				stack_fault(r, false);
@@ -950,10 +962,7 @@ static enum x87_result exec_mem(struct run *r)
 	case 0xdd:
 		switch (reg) {
 		case 0:
-			if (mem_read(r, b, 8))
-				return X87_FAULT;
-			load_push(r, fx_from_f64(&r->env, le64(b), false));
-			return X87_OK;
+			return load_mem(r, MEM_F64);
 		case 2: case 3:
 			fst_mem(r, true, reg == 3);
 			return X87_OK;
@@ -987,23 +996,14 @@ static enum x87_result exec_mem(struct run *r)
 	default: /* 0xdf */
 		switch (reg) {
 		case 0:
-			if (mem_read(r, b, 2))
-				return X87_FAULT;
-			load_push(r, fx_from_int64((int16_t)le16(b)));
-			return X87_OK;
+			return load_mem(r, MEM_I16);
 		case 2: case 3:
 			fist(r, 16, reg == 3);
 			return X87_OK;
 		case 4:
-			if (mem_read(r, b, 10))
-				return X87_FAULT;
-			load_push(r, bcd_to_fx(b));
-			return X87_OK;
+			return load_mem(r, MEM_BCD);
 		case 5:
-			if (mem_read(r, b, 8))
-				return X87_FAULT;
-			load_push(r, fx_from_int64((int64_t)le64(b)));
-			return X87_OK;
+			return load_mem(r, MEM_I64);
 		case 6:
 			if (st_empty(&r->s, 0)) {
 				stack_fault(r, false);
