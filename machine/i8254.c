@@ -4,7 +4,7 @@
 
 #include "lib/sbuf.h"
 
-#define I8254_SAVE_VERSION 1
+#define I8254_SAVE_VERSION 2     /* 2: the IRQ0 backlog */
 #define NS_PER_S 1000000000ull
 #define NEVER UINT64_MAX
 /*
@@ -13,6 +13,13 @@
  * it missed. 20 us still allows a 50 kHz tick rate.
  */
 #define IRQ0_MIN_GAP_NS 20000u
+/*
+ * Lost-tick re-injection: at most one re-injected edge per 100 us (a
+ * second's backlog at HZ=1000 drains in 0.1 s, never as a burst), and only
+ * for periods of at least 200 us (5 kHz): faster rates cannot be paced.
+ */
+#define IRQ0_REINJECT_GAP_NS 100000u
+#define IRQ0_REINJECT_MIN_PERIOD 239u    /* PIT clocks: 200 us */
 
 uint64_t i8254_ns_to_ticks(uint64_t ns)
 {
@@ -251,6 +258,49 @@ static uint64_t next_rise(const struct i8254_channel *c, uint64_t T)
 }
 
 /*
+ * How many times OUT rises in (a, b]. Walks edge by edge only across
+ * pending loads; a steady periodic cycle is counted arithmetically, so a
+ * long host stall costs nothing to account.
+ */
+static uint64_t count_rises(const struct i8254_channel *c0, uint64_t a, uint64_t b)
+{
+	struct i8254_channel c = *c0;
+	uint64_t k = 0;
+
+	for (int guard = 0; guard < 16 && a < b; guard++) {
+		uint64_t r = next_rise(&c, a);
+
+		if (r == NEVER || r > b)
+			return k;
+		k++;
+		sync(&c, r);
+		if (is_periodic(&c) && c.loaded && c.counting && !(c.load_pending && c.load_tick <= b))
+			return k + (b - r) / c.n;
+		a = r;
+	}
+	return k;
+}
+
+/* One second of periods: the most a backlog may hold (0: no re-injection). */
+static uint32_t backlog_cap(const struct i8254_channel *c)
+{
+	if (!is_periodic(c) || !c->loaded || !c->counting || c->n < IRQ0_REINJECT_MIN_PERIOD)
+		return 0;
+	return (I8254_HZ + c->n - 1) / c->n;
+}
+
+static enum i8254_sink irq0_sink(const struct i8254 *pit)
+{
+	return pit->irq0_sink ? pit->irq0_sink(pit->irq0_sink_opaque) : I8254_SINK_READY;
+}
+
+static void drop_backlog(struct i8254 *pit)
+{
+	pit->stats.dropped += pit->irq0_backlog;
+	pit->irq0_backlog = 0;
+}
+
+/*
  * The PIC sees IRQ0's rising edges only (IRQ0 cannot be level-triggered),
  * so the timer waits for the next rise; the line takes OUT0's level at
  * each rise and whenever channel 0 is reprogrammed.
@@ -258,16 +308,25 @@ static uint64_t next_rise(const struct i8254_channel *c, uint64_t T)
 static void irq0_rearm(struct i8254 *pit, uint64_t now, uint64_t T)
 {
 	const struct i8254_channel *c = &pit->ch[0];
-	uint64_t next = next_rise(c, T), ns;
+	uint64_t next = next_rise(c, T), ns = CLOCK_NEVER;
 
-	if (next == NEVER) {
-		timer_del(pit->clk, &pit->irq0_timer);
-		return;
+	if (next != NEVER) {
+		ns = i8254_ticks_to_ns(next);
+		if (is_periodic(c) && ns < now + IRQ0_MIN_GAP_NS)
+			ns = now + IRQ0_MIN_GAP_NS;
 	}
-	ns = i8254_ticks_to_ns(next);
-	if (is_periodic(c) && ns < now + IRQ0_MIN_GAP_NS)
-		ns = now + IRQ0_MIN_GAP_NS;
-	timer_mod(pit->clk, &pit->irq0_timer, ns);
+	if (pit->irq0_backlog) {
+		uint64_t r = pit->irq0_last_ns + IRQ0_REINJECT_GAP_NS;
+
+		if (r <= now)
+			r = now + IRQ0_REINJECT_GAP_NS;     /* waiting for the controller */
+		if (r < ns)
+			ns = r;
+	}
+	if (ns == CLOCK_NEVER)
+		timer_del(pit->clk, &pit->irq0_timer);
+	else
+		timer_mod(pit->clk, &pit->irq0_timer, ns);
 }
 
 static void irq0_level(struct i8254 *pit, bool level)
@@ -278,21 +337,60 @@ static void irq0_level(struct i8254 *pit, bool level)
 	}
 }
 
+static void irq0_edge(struct i8254 *pit, uint64_t now)
+{
+	irq0_level(pit, false);
+	irq0_level(pit, true);
+	pit->irq0_last_ns = now;
+}
+
 /*
- * Brings IRQ0 up to tick T. If OUT0 rose at least once since the last
- * update, exactly one rising edge is delivered, however many were missed.
+ * Brings IRQ0 up to machine time `now`. If OUT0 rose since the last update,
+ * one rising edge is delivered now and the other rises missed meanwhile
+ * join the backlog; otherwise a backlogged edge is delivered if its pacing
+ * gap has passed and the controller can take it.
  */
 static void irq0_catch_up(struct i8254 *pit, uint64_t now)
 {
 	struct i8254_channel *c = &pit->ch[0];
 	uint64_t T = i8254_ns_to_ticks(now);
-	bool rose = T > pit->irq0_tick && next_rise(c, pit->irq0_tick) <= T, out;
+	uint64_t rises = T > pit->irq0_tick ? count_rises(c, pit->irq0_tick, T) : 0, room;
+	uint32_t cap;
+	bool out;
 
 	sync(c, T);
 	out = out_at(c, T);
-	if (rose) {
-		irq0_level(pit, false);
-		irq0_level(pit, true);
+	cap = backlog_cap(c);
+	if (rises) {
+		uint64_t missed = rises - 1;
+
+		/* During re-injection an edge the controller would merge into the
+		 * pending one waits its turn instead. */
+		if (pit->irq0_backlog && cap && irq0_sink(pit) == I8254_SINK_BUSY)
+			missed++;
+		else
+			irq0_edge(pit, now);
+		pit->stats.edges += rises - missed;
+		pit->stats.missed += rises - 1;
+		room = cap > pit->irq0_backlog ? cap - pit->irq0_backlog : 0;
+		if (missed > room) {
+			pit->stats.dropped += missed - room;
+			missed = room;
+		}
+		pit->irq0_backlog += (uint32_t)missed;
+	} else if (pit->irq0_backlog && now >= pit->irq0_last_ns + IRQ0_REINJECT_GAP_NS) {
+		switch (cap ? irq0_sink(pit) : I8254_SINK_MASKED) {
+		case I8254_SINK_READY:
+			irq0_edge(pit, now);
+			pit->irq0_backlog--;
+			pit->stats.reinjected++;
+			break;
+		case I8254_SINK_MASKED:
+			drop_backlog(pit);
+			break;
+		case I8254_SINK_BUSY:
+			break;      /* the guest has not taken the last one yet */
+		}
 	}
 	irq0_level(pit, out);
 	pit->irq0_tick = T;
@@ -310,6 +408,7 @@ static void irq0_reprogrammed(struct i8254 *pit)
 	uint64_t now = clock_now(pit->clk), T = i8254_ns_to_ticks(now);
 
 	sync(&pit->ch[0], T);
+	drop_backlog(pit);      /* ticks of the old programming */
 	irq0_level(pit, out_at(&pit->ch[0], T));
 	pit->irq0_tick = T;
 	irq0_rearm(pit, now, T);
@@ -557,6 +656,12 @@ bool i8254_speaker(struct i8254 *pit)
 	return (pit->port61 & 3) == 3 && i8254_out(pit, 2);
 }
 
+void i8254_set_irq0_sink(struct i8254 *pit, enum i8254_sink (*probe)(void *opaque), void *opaque)
+{
+	pit->irq0_sink = probe;
+	pit->irq0_sink_opaque = opaque;
+}
+
 uint64_t i8254_next_irq0_ns(const struct i8254 *pit)
 {
 	return pit->irq0_timer.armed ? pit->irq0_timer.deadline : CLOCK_NEVER;
@@ -623,6 +728,8 @@ void i8254_reset(struct i8254 *pit)
 	timer_del(pit->clk, &pit->irq0_timer);
 	irq0_level(pit, false);
 	pit->irq0_tick = now_tick(pit);
+	pit->irq0_backlog = 0;
+	pit->irq0_last_ns = clock_now(pit->clk);
 }
 
 int i8254_init(struct i8254 *pit, struct iobus *io, struct clock *clk, struct irq_line irq0)
@@ -724,6 +831,8 @@ void i8254_save(const struct i8254 *pit, struct sbuf *sb)
 	sbuf_put_u8(sb, pit->port61);
 	sbuf_put_bool(sb, pit->irq0_level);
 	sbuf_put_u64(sb, pit->irq0_tick);
+	sbuf_put_u32(sb, pit->irq0_backlog);
+	sbuf_put_u64(sb, pit->irq0_last_ns);
 	sbuf_end(sb, mark);
 }
 
@@ -733,11 +842,12 @@ int i8254_load(struct i8254 *pit, struct sbuf *sb)
 	uint32_t version;
 	uint8_t port61;
 	bool level;
-	uint64_t tick;
+	uint64_t tick, last_ns = 0;
+	uint32_t backlog = 0;
 
 	if (!sbuf_open(sb, "i8254", &version))
 		return -1;
-	if (version != I8254_SAVE_VERSION) {
+	if (version != 1 && version != I8254_SAVE_VERSION) {
 		sbuf_fail(sb, "i8254: unsupported state version %u", version);
 		return -1;
 	}
@@ -746,13 +856,21 @@ int i8254_load(struct i8254 *pit, struct sbuf *sb)
 	port61 = sbuf_get_u8(sb);
 	level = sbuf_get_bool(sb);
 	tick = sbuf_get_u64(sb);
+	if (version >= 2) {
+		backlog = sbuf_get_u32(sb);
+		last_ns = sbuf_get_u64(sb);
+	}
 	if (!sb->error && port61 > 0x0f)
 		sbuf_fail(sb, "i8254: bad port 0x61 value 0x%02x", port61);
 	if (!sb->error && ch[2].gate != (port61 & 1))
 		sbuf_fail(sb, "i8254: gate 2 disagrees with port 0x61");
+	if (!sb->error && backlog > backlog_cap(&ch[0]))
+		sbuf_fail(sb, "i8254: IRQ0 backlog %u is more than a second of ticks", backlog);
 	if (!sbuf_close(sb) || sb->error)
 		return -1;
 	memcpy(pit->ch, ch, sizeof(ch));
+	pit->irq0_backlog = backlog;
+	pit->irq0_last_ns = last_ns;
 	pit->port61 = port61;
 	pit->irq0_tick = tick;
 	/* Put the line where the saved state had it, then catch up to now. */

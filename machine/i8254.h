@@ -7,11 +7,21 @@
  * element was loaded (in 1.193182 MHz PIT clocks of machine time) and
  * derives its value and OUT level from the clock on demand. Channel 0's
  * OUT drives IRQ0 through a timer armed for its next rising edge (the line
- * takes OUT0's level at each rise and on reprogramming); if the
- * machine ran late, one edge is delivered and the schedule re-phases to the
- * counter (no burst of catch-up interrupts); in the periodic modes the
- * timer is never armed closer than 20 us, so a tiny count cannot flood the
- * host. A count written in the current PIT clock already reads back
+ * takes OUT0's level at each rise and on reprogramming); in the periodic
+ * modes the timer is never armed closer than 20 us, so a tiny count cannot
+ * flood the host.
+ *
+ * Lost ticks (the host process was descheduled, so the timer fired late):
+ * one edge is delivered at once and the others become a backlog that is
+ * re-injected later, as KVM's PIT "reinject" and QEMU's lost_tick_policy=
+ * delay do, so that a guest counting ticks (Linux's jiffies) stays right.
+ * A re-injected edge comes at least 100 us after the previous
+ * edge and only when the interrupt controller can take it (the sink probe:
+ * IRQ0 not still requested, i.e. the previous edge was acknowledged); a
+ * masked IRQ0 drops the backlog (the guest did not want those ticks). The
+ * backlog holds at most one second of periods; the excess is dropped and
+ * counted. Rates above 5 kHz are not re-injected (their periods are shorter
+ * than the pacing); reprogramming channel 0 drops the backlog. A count written in the current PIT clock already reads back
  * (no ISA read is faster than a clock). Channel 1 is the legacy DRAM
  * refresh counter (gate high, output unconnected); port 0x61 bit 4 is the
  * refresh-request toggle, flipping every 15.085 us of machine time.
@@ -69,6 +79,21 @@ struct i8254_channel {
 	bool read_msb_next;     /* rw 3, unlatched: the next read is the MSB */
 };
 
+/* Whether the interrupt controller can take a new IRQ0 edge now. */
+enum i8254_sink {
+	I8254_SINK_READY,       /* an edge now becomes a new request */
+	I8254_SINK_BUSY,        /* the previous edge is still requested: a new one would merge */
+	I8254_SINK_MASKED,      /* IRQ0 is masked */
+};
+
+/* Tick accounting, for the log and tests (not saved). */
+struct i8254_stats {
+	uint64_t edges;         /* IRQ0 rising edges delivered on schedule */
+	uint64_t missed;        /* periods that passed while the host ran late */
+	uint64_t reinjected;    /* missed periods delivered later */
+	uint64_t dropped;       /* missed periods given up (backlog full, masked, reprogrammed) */
+};
+
 struct i8254 {
 	struct i8254_channel ch[3];
 	uint8_t port61;         /* bits 0-3 as written: gate2, speaker, parity/iochk enables */
@@ -77,6 +102,11 @@ struct i8254 {
 	bool irq0_level;        /* last level put on IRQ0 */
 	uint64_t irq0_tick;     /* PIT tick at which IRQ0 was last brought up to date */
 	struct timer irq0_timer;
+	uint32_t irq0_backlog;  /* missed periods still to deliver */
+	uint64_t irq0_last_ns;  /* machine ns of the last edge delivered */
+	enum i8254_sink (*irq0_sink)(void *opaque);     /* NULL: always ready */
+	void *irq0_sink_opaque;
+	struct i8254_stats stats;
 };
 
 /* Maps 0x40-0x43 and 0x61; -1 if a port is taken. */
@@ -87,6 +117,9 @@ void i8254_reset(struct i8254 *pit);
 /* The port handlers (0x40-0x43 and 0x61), for a board that dispatches itself. */
 uint32_t i8254_io_read(void *pit, uint32_t port, unsigned size);
 void i8254_io_write(void *pit, uint32_t port, uint32_t value, unsigned size);
+
+/* Sets the probe that says whether IRQ0's interrupt controller can take an edge. */
+void i8254_set_irq0_sink(struct i8254 *pit, enum i8254_sink (*probe)(void *opaque), void *opaque);
 
 /* A channel's OUT level now (channel 2 is what port 0x61 bit 5 shows). */
 bool i8254_out(struct i8254 *pit, unsigned channel);

@@ -523,20 +523,26 @@ static void no_catch_up_storm(struct test *t)
 	r->edges = 0;
 	go_tick(r, t0 + 1 + 1193);
 	CHECK_EQ(t, r->edges, 1);
-	/* The process sleeps for a whole second: 1000 periods pass. */
+	/* The process sleeps for a whole second: 1000 periods pass, one edge now. */
 	clock_advance(&r->clk, 1000000000ull);
 	timers_run(&r->clk, clock_now(&r->clk));
 	CHECK_EQ(t, r->edges, 2);
-	/* And the next edge is back on the counter's own schedule. */
+	CHECK_EQ(t, r->pit.stats.missed, 999);
+	/* The backlog holds a second of ticks (1001 at this count): nothing dropped. */
+	CHECK_EQ(t, r->pit.irq0_backlog, 999);
+	CHECK_EQ(t, r->pit.stats.dropped, 0);
+	/* And the next natural edge is back on the counter's own schedule. */
 	{
 		uint64_t now = tick(r);
 		uint64_t R = t0 + 1 + ((now - (t0 + 1)) / 1193 + 1) * 1193;
 
 		CHECK(t, i8254_next_irq0_ns(&r->pit) > clock_now(&r->clk));
+		/* Re-injection in between is paced: at most one edge per 100 us. */
 		go_tick(r, R - 1);
-		CHECK_EQ(t, r->edges, 2);
-		go_tick(r, R);
-		CHECK_EQ(t, r->edges, 3);
+		CHECK(t, r->edges - 2 <= (i8254_ticks_to_ns(R - 1) - i8254_ticks_to_ns(now)) / 100000 + 1);
+		program(r, 0, 2, 1193);     /* reprogramming drops the backlog */
+		CHECK_EQ(t, r->pit.irq0_backlog, 0);
+		CHECK(t, r->pit.stats.dropped > 900);
 	}
 	/* A tiny count is rate-limited, not a timer flood. */
 	program(r, 0, 2, 2);
@@ -554,6 +560,132 @@ static void no_catch_up_storm(struct test *t)
 		CHECK(t, fired <= 1000000 / 20000 + 1);
 		CHECK(t, r->edges - before >= fired / 2);
 	}
+	free(r);
+}
+
+/* Runs the clock in 10 us steps for `ns`, firing timers at each. */
+static void run_for(struct rig *r, uint64_t ns)
+{
+	for (uint64_t end = clock_now(&r->clk) + ns; clock_now(&r->clk) < end;) {
+		clock_advance(&r->clk, 10000);
+		timers_run(&r->clk, clock_now(&r->clk));
+	}
+}
+
+/* HZ=250 (Linux's periodic tick on a PIT): LATCH = 4773 (rounded). */
+#define HZ250 4773u
+
+static void reinject_50ms_stall(struct test *t)
+{
+	struct rig *r = rig_new(t);
+	uint64_t t0, stall_end, ns_at_12;
+
+	REQUIRE(t, r);
+	t0 = tick(r);
+	program(r, 0, 2, HZ250);
+	go_tick(r, t0 + 1 + HZ250);
+	r->edges = 0;
+	/* The host does not run the process for 50 ms: 12 periods pass. */
+	clock_advance(&r->clk, 50000000ull);
+	stall_end = clock_now(&r->clk);
+	timers_run(&r->clk, stall_end);
+	CHECK_EQ(t, r->edges, 1);                   /* one now, not twelve */
+	CHECK_EQ(t, r->pit.stats.missed, 11);
+	CHECK_EQ(t, r->pit.irq0_backlog, 11);
+	/* The next 100 us bring one more, not the rest. */
+	run_for(r, 100000);
+	CHECK_EQ(t, r->edges, 2);
+	/* The other ten follow, spread out, long before the next natural tick. */
+	while (r->edges < 12 && clock_now(&r->clk) < stall_end + 4000000)
+		run_for(r, 10000);
+	ns_at_12 = clock_now(&r->clk) - stall_end;
+	CHECK_EQ(t, r->edges, 12);
+	CHECK(t, ns_at_12 >= 11 * 100000ull);       /* paced: 11 gaps of 100 us */
+	CHECK(t, ns_at_12 < 11 * 100000ull + 20000);
+	CHECK_EQ(t, r->pit.stats.reinjected, 11);
+	CHECK_EQ(t, r->pit.irq0_backlog, 0);
+	CHECK_EQ(t, r->pit.stats.dropped, 0);
+	/* Then the natural ticks go on alone: the count since t0 is exact. */
+	run_for(r, i8254_ticks_to_ns(t0 + 1 + 20 * (uint64_t)HZ250) - clock_now(&r->clk));
+	CHECK_EQ(t, r->edges + 1, 20);
+	free(r);
+}
+
+static void reinject_10s_stall_drops_excess(struct test *t)
+{
+	struct rig *r = rig_new(t);
+	uint64_t t0;
+	unsigned before;
+
+	REQUIRE(t, r);
+	t0 = tick(r);
+	program(r, 0, 2, HZ250);
+	go_tick(r, t0 + 1 + HZ250);
+	clock_advance(&r->clk, 10000000000ull);
+	timers_run(&r->clk, clock_now(&r->clk));
+	/* 2499 periods pass (4.0002 ms each): one now, 2498 lost; a second's
+	 * worth (250) is kept, the rest dropped. */
+	CHECK_EQ(t, r->pit.stats.missed, 2498);
+	CHECK_EQ(t, r->pit.irq0_backlog, 250);
+	CHECK_EQ(t, r->pit.stats.dropped, 2248);
+	before = r->edges;
+	/* 250 edges at one per 100 us take 25 ms, with 6 natural ones meanwhile. */
+	run_for(r, 30000000ull);
+	CHECK_EQ(t, r->pit.irq0_backlog, 0);
+	CHECK_EQ(t, r->pit.stats.reinjected, 250);
+	CHECK(t, r->edges - before >= 250 + 6 && r->edges - before <= 250 + 8);
+	free(r);
+}
+
+struct sink_rig {
+	struct rig *r;
+	enum i8254_sink state;
+	unsigned probes;
+};
+
+static enum i8254_sink sink_probe(void *opaque)
+{
+	struct sink_rig *s = opaque;
+
+	s->probes++;
+	return s->state;
+}
+
+static void reinject_waits_for_the_controller(struct test *t)
+{
+	struct rig *r = rig_new(t);
+	struct sink_rig s = { r, I8254_SINK_BUSY, 0 };
+	uint64_t t0;
+
+	REQUIRE(t, r);
+	i8254_set_irq0_sink(&r->pit, sink_probe, &s);
+	t0 = tick(r);
+	program(r, 0, 2, HZ250);
+	go_tick(r, t0 + 1 + HZ250);
+	r->edges = 0;
+	clock_advance(&r->clk, 20100000ull);        /* 5 periods: 1 now, 4 owed */
+	timers_run(&r->clk, clock_now(&r->clk));
+	CHECK_EQ(t, r->edges, 1);
+	CHECK_EQ(t, r->pit.irq0_backlog, 4);
+	/* The guest has not taken the last edge: nothing is re-injected. */
+	run_for(r, 1000000);
+	CHECK_EQ(t, r->edges, 1);
+	CHECK(t, s.probes > 0);
+	/* It takes it: the owed ones come, each after the previous was taken. */
+	s.state = I8254_SINK_READY;
+	run_for(r, 100000);
+	CHECK_EQ(t, r->edges, 2);
+	run_for(r, 300000);
+	CHECK_EQ(t, r->edges, 5);
+	CHECK_EQ(t, r->pit.irq0_backlog, 0);
+	/* Masked: owed ticks are dropped, as the guest did not want them. */
+	clock_advance(&r->clk, 20000000ull);
+	timers_run(&r->clk, clock_now(&r->clk));
+	CHECK(t, r->pit.irq0_backlog > 0);
+	s.state = I8254_SINK_MASKED;
+	run_for(r, 200000);
+	CHECK_EQ(t, r->pit.irq0_backlog, 0);
+	CHECK(t, r->pit.stats.dropped >= 4);
 	free(r);
 }
 
@@ -599,7 +731,7 @@ static void save_load(struct test *t)
 	/* Corrupt: channel 0's mode byte becomes 9. */
 	{
 		struct i8254 before = b->pit;
-		size_t hdr = sb.len - (3 * 51 + 1 + 1 + 8);   /* channel 0's first byte */
+		size_t hdr = sb.len - (3 * 51 + 1 + 1 + 8 + 4 + 8);   /* channel 0's first byte */
 
 		sb.data[hdr] = 9;
 		sbuf_init_read(&rd, sb.data, sb.len);
@@ -702,6 +834,9 @@ int main(int argc, char **argv)
 	RUN(&h, port61_and_refresh);
 	RUN(&h, linux_tsc_calibration_loop);
 	RUN(&h, no_catch_up_storm);
+	RUN(&h, reinject_50ms_stall);
+	RUN(&h, reinject_10s_stall_drops_excess);
+	RUN(&h, reinject_waits_for_the_controller);
 	RUN(&h, save_load);
 	RUN(&h, hostile_guest);
 	return harness_done(&h);
