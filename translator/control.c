@@ -5,13 +5,35 @@
  */
 #include "translator/cpu_int.h"
 
-void cpu_jump_near(struct cpu *cpu, uint32_t target, unsigned osz)
+/* A near target: 16 bits for a 16-bit operand, and within CS's limit in
+ * protected mode (#GP(0) before anything else of the instruction is done). */
+static uint32_t near_target(struct cpu *cpu, uint32_t target, unsigned osz)
 {
 	if (osz == 2)
 		target &= 0xffff;
 	if (target > cpu->seg[S_CS].limit && (cpu->pe && !cpu->vm86))
 		cpu_gp(cpu, 0);
+	return target;
+}
+
+void cpu_jump_near(struct cpu *cpu, uint32_t target, unsigned osz)
+{
+	cpu->eip = near_target(cpu, target, osz);
+}
+
+static void call_near(struct cpu *cpu, uint32_t target, unsigned osz)
+{
+	target = near_target(cpu, target, osz);
+	stack_push(cpu, osz, cpu->eip);
 	cpu->eip = target;
+}
+
+/* The r/m operand of an indirect near JMP or CALL. */
+static uint32_t rm_target(struct cpu *cpu, const struct insn *in)
+{
+	if (in->is_mem)
+		return rd(cpu, in->seg, ea_of(cpu, in), in->osz);
+	return reg_get(cpu, in->rm, in->osz);
 }
 
 void h_jcc(struct cpu *cpu, const struct insn *in)
@@ -27,45 +49,22 @@ void h_jmp(struct cpu *cpu, const struct insn *in)
 
 void h_call(struct cpu *cpu, const struct insn *in)
 {
-	uint32_t target = cpu->eip + in->imm;
-	if (in->osz == 2)
-		target &= 0xffff;
-	if (cpu->pe && !cpu->vm86 && target > cpu->seg[S_CS].limit)
-		cpu_gp(cpu, 0);
-	stack_push(cpu, in->osz, cpu->eip);
-	cpu->eip = target;
+	call_near(cpu, cpu->eip + in->imm, in->osz);
 }
 
 void h_call_ind(struct cpu *cpu, const struct insn *in)
 {
-	uint32_t target;
-	if (in->is_mem)
-		target = rd(cpu, in->seg, ea_of(cpu, in), in->osz);
-	else
-		target = reg_get(cpu, in->rm, in->osz);
-	if (cpu->pe && !cpu->vm86 && target > cpu->seg[S_CS].limit)
-		cpu_gp(cpu, 0);
-	stack_push(cpu, in->osz, cpu->eip);
-	cpu->eip = target;
+	call_near(cpu, rm_target(cpu, in), in->osz);
 }
 
 void h_jmp_ind(struct cpu *cpu, const struct insn *in)
 {
-	uint32_t target;
-	if (in->is_mem)
-		target = rd(cpu, in->seg, ea_of(cpu, in), in->osz);
-	else
-		target = reg_get(cpu, in->rm, in->osz);
-	cpu_jump_near(cpu, target, in->osz);
+	cpu_jump_near(cpu, rm_target(cpu, in), in->osz);
 }
 
 void h_ret(struct cpu *cpu, const struct insn *in)
 {
-	uint32_t target = stack_peek(cpu, in->osz, 0);
-	if (in->osz == 2)
-		target &= 0xffff;
-	if (cpu->pe && !cpu->vm86 && target > cpu->seg[S_CS].limit)
-		cpu_gp(cpu, 0);
+	uint32_t target = near_target(cpu, stack_peek(cpu, in->osz, 0), in->osz);
 	uint32_t extra = in->op == 0xc2 ? (in->imm & 0xffff) : 0;
 	sp_set(cpu, sp_get(cpu) + in->osz + extra);
 	cpu->eip = target;

@@ -577,10 +577,11 @@ struct x87_glue {
 };
 
 /* The FPU's memory accesses: a fault is caught here and reported as nonzero,
- * so the unit can return X87_FAULT unchanged; the exception is then raised. */
-static int x87_mem_read(void *ctx, uint32_t off, void *buf, unsigned len)
+ * so the unit can return X87_FAULT unchanged; the exception is then raised.
+ * One of INTO (a read) and FROM (a write) is given. */
+static int x87_mem_access(struct x87_glue *g, uint32_t off, void *into, const void *from,
+                          unsigned len)
 {
-	struct x87_glue *g = ctx;
 	struct cpu *cpu = g->cpu;
 	jmp_buf *outer = cpu->jmp;
 	jmp_buf jb;
@@ -589,27 +590,23 @@ static int x87_mem_read(void *ctx, uint32_t off, void *buf, unsigned len)
 		cpu->jmp = outer;
 		return 1;
 	}
-	uint32_t lin = seg_lin(cpu, g->seg, off, len, false);
-	mmu_read_buf(cpu, lin, buf, len, cpu_user(cpu));
+	uint32_t lin = seg_lin(cpu, g->seg, off, len, from != NULL);
+	if (from)
+		mmu_write_buf(cpu, lin, from, len, cpu_user(cpu));
+	else
+		mmu_read_buf(cpu, lin, into, len, cpu_user(cpu));
 	cpu->jmp = outer;
 	return 0;
 }
 
+static int x87_mem_read(void *ctx, uint32_t off, void *buf, unsigned len)
+{
+	return x87_mem_access(ctx, off, buf, NULL, len);
+}
+
 static int x87_mem_write(void *ctx, uint32_t off, const void *buf, unsigned len)
 {
-	struct x87_glue *g = ctx;
-	struct cpu *cpu = g->cpu;
-	jmp_buf *outer = cpu->jmp;
-	jmp_buf jb;
-	cpu->jmp = &jb;
-	if (setjmp(jb)) {
-		cpu->jmp = outer;
-		return 1;
-	}
-	uint32_t lin = seg_lin(cpu, g->seg, off, len, true);
-	mmu_write_buf(cpu, lin, buf, len, cpu_user(cpu));
-	cpu->jmp = outer;
-	return 0;
+	return x87_mem_access(ctx, off, NULL, buf, len);
 }
 
 /* A waiting x87 instruction found an unmasked exception pending. */
