@@ -478,6 +478,12 @@ static void m_reset(struct client *c, struct json_object *id, struct json_object
 	forward(c, id, params, "reset", VM_STATE_BIT(VM_RUNNING) | VM_STATE_BIT(VM_PAUSED));
 }
 
+/* The guest answers with the PNG inline ("guest": {"png", "width", "height"}). */
+static void m_screenshot(struct client *c, struct json_object *id, struct json_object *params)
+{
+	forward(c, id, params, "screenshot", VM_STATE_BIT(VM_RUNNING) | VM_STATE_BIT(VM_PAUSED));
+}
+
 static void m_delete(struct client *c, struct json_object *id, struct json_object *params)
 {
 	struct vm *vm = target(c, id, params, true);
@@ -619,6 +625,7 @@ static const struct method methods[] = {
 	{ "pause", m_pause, k_name },
 	{ "resume", m_resume, k_name },
 	{ "reset", m_reset, k_name },
+	{ "screenshot", m_screenshot, k_name },
 	{ "delete", m_delete, k_name },
 	{ "console", m_console, k_name },
 	{ "wait", m_wait, k_wait },

@@ -11,6 +11,7 @@
 
 #include "guest/guest.h"
 #include "lib/log.h"
+#include "proto/base64.h"
 #include "proto/proto.h"
 #include "translator/cpu.h"
 
@@ -74,6 +75,36 @@ static struct json_object *ok_object(void)
 	return o;
 }
 
+/* The screen as {"png": base64, "width", "height"}, or an error. */
+static struct json_object *screenshot_inline(struct proto_msg *m, struct guest *g)
+{
+	uint8_t *png = NULL;
+	size_t len = 0;
+	unsigned w = 0, h = 0;
+	char why[200], *text;
+	struct json_object *o;
+
+	if (display_screenshot_png(&g->display_hooks, &png, &len, &w, &h, why, sizeof(why)) != 0)
+		return proto_error(m->id, PROTO_ERR_GUEST_FAILURE, why, NULL);
+	/* Base64 grows it by a third; the reply must fit one protocol line. */
+	if ((len + 2) / 3 * 4 + 4096 > PROTO_MAX_MSG) {
+		free(png);
+		return proto_errorf(m->id, PROTO_ERR_GUEST_FAILURE,
+		                    "the %ux%u screenshot is %zu bytes, more than a control message holds",
+		                    w, h, len);
+	}
+	text = base64_encode(png, len);
+	free(png);
+	if (!text)
+		return proto_error(m->id, PROTO_ERR_INTERNAL, "out of memory", NULL);
+	o = json_object_new_object();
+	json_object_object_add(o, "png", json_object_new_string(text));
+	json_object_object_add(o, "width", json_object_new_int((int)w));
+	json_object_object_add(o, "height", json_object_new_int((int)h));
+	free(text);
+	return proto_result(m->id, o);
+}
+
 static void handle_request(struct control *c, struct proto_msg *m)
 {
 	struct guest *g = c->g;
@@ -109,15 +140,19 @@ static void handle_request(struct control *c, struct proto_msg *m)
 		else
 			reply = proto_result(m->id, status_object(g));
 	} else if (strcmp(meth, "screenshot") == 0) {
-		const char *path;
+		const char *path = NULL;
 		char why[600];
 
-		if (proto_param_str(m->params, "path", true, &path, why, sizeof(why)) != 0)
+		/* With a path the PNG goes to that file; without, it comes back
+		 * inline (vmd relays it, so vmd never writes files for clients). */
+		if (proto_param_str(m->params, "path", false, &path, why, sizeof(why)) < 0)
 			reply = proto_error(m->id, PROTO_ERR_INVALID_PARAMS, why, NULL);
-		else if (display_screenshot(&g->display_hooks, path, why, sizeof(why)) != 0)
+		else if (path && display_screenshot(&g->display_hooks, path, why, sizeof(why)) != 0)
 			reply = proto_error(m->id, PROTO_ERR_GUEST_FAILURE, why, NULL);
-		else
+		else if (path)
 			reply = proto_result(m->id, ok_object());
+		else
+			reply = screenshot_inline(m, g);
 	} else if (strcmp(meth, "quit") == 0) {
 		reply = proto_result(m->id, ok_object());
 		send_msg(c, reply);

@@ -365,7 +365,8 @@ unsigned display_link_clients(const struct display_link *l)
 	return l ? l->clients : 0;
 }
 
-int display_screenshot(const struct display_hooks *hooks, const char *path, char *err, size_t errlen)
+/* Brings the picture up to date for a screenshot. */
+static struct vga *screenshot_picture(const struct display_hooks *hooks)
 {
 	struct vga *v = hooks->vga;
 	unsigned res = vga_render(v);
@@ -373,9 +374,30 @@ int display_screenshot(const struct display_hooks *hooks, const char *path, char
 	/* Tiles stay marked for the display link's next frame. */
 	if ((res & VGA_RENDER_FLUSH_TLB) && hooks->flush_tlb)
 		hooks->flush_tlb(hooks->opaque);
+	return v;
+}
+
+int display_screenshot(const struct display_hooks *hooks, const char *path, char *err, size_t errlen)
+{
+	struct vga *v = screenshot_picture(hooks);
+
 	if (vga_png_write(path, v->fb, v->width, v->height, VGA_MAX_WIDTH) != 0) {
 		snprintf(err, errlen, "screenshot %s: %s", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int display_screenshot_png(const struct display_hooks *hooks, uint8_t **png, size_t *len,
+                           unsigned *width, unsigned *height, char *err, size_t errlen)
+{
+	struct vga *v = screenshot_picture(hooks);
+
+	if (vga_png_encode(v->fb, v->width, v->height, VGA_MAX_WIDTH, png, len) != 0) {
+		snprintf(err, errlen, "screenshot: cannot encode a %ux%u picture", v->width, v->height);
+		return -1;
+	}
+	*width = v->width;
+	*height = v->height;
 	return 0;
 }

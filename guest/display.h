@@ -50,5 +50,8 @@ unsigned display_link_clients(const struct display_link *l);
 
 /* The current screen as a PNG file (the control method `screenshot`). */
 int display_screenshot(const struct display_hooks *hooks, const char *path, char *err, size_t errlen);
+/* The same picture as PNG bytes in a malloc'ed buffer (for the control channel). */
+int display_screenshot_png(const struct display_hooks *hooks, uint8_t **png, size_t *len,
+                           unsigned *width, unsigned *height, char *err, size_t errlen);
 
 #endif
