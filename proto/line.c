@@ -6,6 +6,7 @@
 #include "proto/proto.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,34 +26,50 @@ void proto_in_free(struct proto_in *in)
 	memset(in, 0, sizeof(*in));
 }
 
-/* Moves the unconsumed bytes to the front so the buffer never creeps. */
+/* Both buffers: moves the bytes from *FIRST to *LEN to the front, so a
+ * buffer that is read as it is written never creeps. */
+static void move_to_front(char *buf, size_t *len, size_t *first)
+{
+	if (*first == 0)
+		return;
+	memmove(buf, buf + *first, *len - *first);
+	*len -= *first;
+	*first = 0;
+}
+
+/* Both buffers: room for WANT bytes, doubling from 4 KiB so that appends
+ * cost amortised O(1). */
+static bool grow(char **buf, size_t *cap, size_t want)
+{
+	size_t n;
+	char *p;
+
+	if (want <= *cap)
+		return true;
+	n = *cap ? *cap : 4096;
+	while (n < want) {
+		if (n > SIZE_MAX / 2)
+			return false;
+		n *= 2;
+	}
+	p = realloc(*buf, n);
+	if (!p)
+		return false;
+	*buf = p;
+	*cap = n;
+	return true;
+}
+
 static void compact(struct proto_in *in)
 {
-	if (in->start == 0)
-		return;
-	memmove(in->buf, in->buf + in->start, in->len - in->start);
-	in->len -= in->start;
-	in->start = 0;
+	move_to_front(in->buf, &in->len, &in->start);
 }
 
 static bool reserve(struct proto_in *in, size_t extra)
 {
-	size_t want, cap;
-	char *p;
-
 	compact(in);
-	want = in->len + extra + 1; /* +1: room for the NUL proto_in_next writes */
-	if (want <= in->cap)
-		return true;
-	cap = in->cap ? in->cap : 4096;
-	while (cap < want)
-		cap *= 2;
-	p = realloc(in->buf, cap);
-	if (!p)
-		return false;
-	in->buf = p;
-	in->cap = cap;
-	return true;
+	/* +1: room for the NUL proto_in_next writes */
+	return grow(&in->buf, &in->cap, in->len + extra + 1);
 }
 
 bool proto_in_feed(struct proto_in *in, const void *data, size_t n)
@@ -156,26 +173,11 @@ size_t proto_out_queued(const struct proto_out *out)
 
 bool proto_out_push(struct proto_out *out, const void *data, size_t n)
 {
-	size_t cap;
-	char *p;
-
 	if (proto_out_queued(out) + n > out->max)
 		return false;
-	if (out->off) {
-		memmove(out->buf, out->buf + out->off, out->len - out->off);
-		out->len -= out->off;
-		out->off = 0;
-	}
-	if (out->len + n > out->cap) {
-		cap = out->cap ? out->cap : 4096;
-		while (cap < out->len + n)
-			cap *= 2;
-		p = realloc(out->buf, cap);
-		if (!p)
-			return false;
-		out->buf = p;
-		out->cap = cap;
-	}
+	move_to_front(out->buf, &out->len, &out->off);
+	if (!grow(&out->buf, &out->cap, out->len + n))
+		return false;
 	memcpy(out->buf + out->len, data, n);
 	out->len += n;
 	return true;
