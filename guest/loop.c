@@ -227,6 +227,8 @@ static void run_slice(struct guest *g)
 		if (edge > now && edge - now < window)
 			window = edge - now;
 	}
+	/* While the clock repays hidden stall time, machine time outruns the host's. */
+	window = clock_host_wait(&pc->clock, window);
 	budget = (uint64_t)((double)window * g->ips_per_ns);
 	if (budget < SLICE_MIN_INSNS)
 		budget = SLICE_MIN_INSNS;
@@ -285,6 +287,7 @@ static void sleep_until_event(struct guest *g)
 			wait = deadline > now ? deadline - now : 0;
 		if (wait > SLEEP_MAX_NS)
 			wait = SLEEP_MAX_NS;
+		wait = clock_host_wait(&g->pc->clock, wait);
 	}
 	if (wait == 0)
 		return;
@@ -297,8 +300,11 @@ static void sleep_until_event(struct guest *g)
 		return;
 	}
 	g->sleeps++;
+	/* A sleep is time the guest chose to let pass, not a host stall to hide. */
+	clock_idle(&g->pc->clock, true);
 	if (event_base_loop(g->base, EVLOOP_ONCE) < 0)
 		log_warn("event loop failed while sleeping");
+	clock_idle(&g->pc->clock, false);
 	evtimer_del(g->wake);
 }
 
@@ -406,7 +412,14 @@ int guest_run(struct guest *g)
 		         (unsigned long long)serial_dropped(g->serial));
 	{
 		const struct i8254_stats *st = &g->pc->pit.stats;
+		const struct clock_stall_stats *cs = &g->pc->clock.host->stall;
 
+		if (cs->stalls)
+			log_info("clock: %llu host stalls, %llu ms hidden from the guest and given back, "
+			         "%llu ms let through, %llu ms still owed", (unsigned long long)cs->stalls,
+			         (unsigned long long)(cs->hidden_ns / 1000000),
+			         (unsigned long long)(cs->released_ns / 1000000),
+			         (unsigned long long)(clock_debt(&g->pc->clock) / 1000000));
 		if (st->missed)
 			log_info("pit: %llu timer ticks on time, %llu missed while the host ran late, "
 			         "%llu re-injected, %llu dropped", (unsigned long long)st->edges,

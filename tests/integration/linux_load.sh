@@ -76,7 +76,7 @@ fi
 console_mark
 console_send 'poweroff\n'
 if console_exit_wait 60; then
-	sed -n 's/^.*\(pit:\|rtc:\|clock:\).*$/&/p' "$CONSOLE_LOG" | tr -d '\r' | sed 's/^/note: /'
+	grep -a -E '^vmd[a-z-]*: (pit|clock): ' "$CONSOLE_LOG" | tr -d '\r' | sed 's/^/note: /'
 	check poweroff_loaded [ "$CONSOLE_RC" = 0 ]
 else
 	fail poweroff_loaded "still running 60 s after poweroff;$(last_lines)"
