@@ -20,49 +20,8 @@ if [ ${#elfs[@]} -eq 0 ]; then
 	exit 0
 fi
 
-known=$VMD_TOP/tests/guests/kernels/qemu-known.txt
-
-# verdict NAME LOG STATUS WANT_STATUS [KERNEL]: PASS if the run exited as
-# wanted and its log ends with a clean "done:" line; FAIL with the kernel's
-# own words. With KERNEL (the qemu reference), the checks qemu-known.txt
-# lists for it are not counted against qemu.
-verdict() {
-	local name=$1 log=$2 rc=$3 want=$4 kernel=${5:-} done_line bad line n nfail needs
-	done_line=$(grep -a '^done: ' "$log" | tail -n 1)
-	# "needs: pc": the kernel found no 8259A. Only the bare test board may say so.
-	needs=$(grep -a '^needs: ' "$log" | head -n 1)
-	if [ -n "$needs" ]; then
-		if [[ "$name" == sysboard/* ]] && [ "$rc" = "$want" ]; then skip "$name" "needs ${needs#needs: }"
-		else fail "$name" "the kernel says it ${needs}, on a PC; exit $rc"; fi
-		return
-	fi
-	if [ -n "$kernel" ]; then
-		nfail=0
-		while IFS= read -r line; do
-			local k_name="" entry
-			while IFS='|' read -r entry n _; do
-				[ "$entry" = "$kernel" ] && [[ "$line" == "FAIL $n: "* ]] && k_name=$n && break
-			done < <(grep -v '^#' "$known")
-			if [ -n "$k_name" ]; then
-				echo "note: $name: known qemu deviation: $k_name"
-			else
-				nfail=$((nfail + 1))
-			fi
-		done < <(grep -a '^FAIL ' "$log")
-		if [ $nfail = 0 ] && { [ "$rc" = 1 ] || [ "$rc" = 3 ]; } && [[ "$done_line" == "done: "* ]]; then
-			pass "$name"; return
-		fi
-		want=1
-	fi
-	bad=$(grep -a -E '^FAIL' "$log" | head -n 5 | tr '\n' ';')
-	if [ "$rc" = "$want" ] && [[ "$done_line" == "done: "*" ok, 0 failed" ]]; then
-		pass "$name"
-	elif [ -n "$done_line$bad" ]; then
-		fail "$name" "exit $rc, ${done_line:-no done line}; $bad"
-	else
-		fail "$name" "exit $rc, no output from the kernel; last lines: $(tail -n 3 "$log" | tr '\n' ';')"
-	fi
-}
+. "$VMD_TOP/tests/guests/testkernel.sh"
+TESTKERNEL_KNOWN=$VMD_TOP/tests/guests/kernels/qemu-known.txt
 
 # same_hashes NAME QEMU_LOG OUR_LOG: kernels that print "hash <group> <value>"
 # lines (alu) are differential: our values must equal qemu's.
@@ -79,23 +38,14 @@ command -v qemu-system-i386 >/dev/null || have_qemu=0
 for elf in "${elfs[@]}"; do
 	k=$(basename "$elf" .elf)
 	if [ $have_qemu = 1 ]; then
-		# isa-debug-exit makes the status (value << 1) | 1: 1 means the kernel wrote 0.
-		timeout 60 qemu-system-i386 -M pc -cpu pentium2 -m 64 -display none -monitor none \
-			-serial none -no-reboot -kernel "$elf" \
-			-device isa-debug-exit,iobase=0xf4,iosize=4 -debugcon "file:$T_TMP/$k.qemu" \
-			>"$T_TMP/$k.qemu.err" 2>&1
-		rc=$?
-		cat "$T_TMP/$k.qemu.err" >>"$T_TMP/$k.qemu" 2>/dev/null
-		verdict "qemu/$k" "$T_TMP/$k.qemu" "$rc" 1 "$k"
+		testkernel_qemu "$elf" "$T_TMP/$k.qemu"
+		testkernel_verdict "qemu/$k" "$T_TMP/$k.qemu" $? 1 "$k"
 	else
 		skip "qemu/$k" "qemu-system-i386 is not installed (make deps)"
 	fi
 	if [ -x "$VMD_BUILD/vmd-guest" ]; then
-		timeout 60 "$VMD_BUILD/vmd-guest" -m 64M -k "$elf" --debug-exit --no-reboot \
-			--debugcon "$T_TMP/$k.vmd" </dev/null >"$T_TMP/$k.vmd.err" 2>&1
-		rc=$?
-		cat "$T_TMP/$k.vmd.err" >>"$T_TMP/$k.vmd" 2>/dev/null
-		verdict "vmdguest/$k" "$T_TMP/$k.vmd" "$rc" 1
+		testkernel_vmdguest 64M "$elf" "$T_TMP/$k.vmd"
+		testkernel_verdict "vmdguest/$k" "$T_TMP/$k.vmd" $? 1
 		same_hashes "vmdguest/$k" "$T_TMP/$k.qemu" "$T_TMP/$k.vmd"
 	else
 		skip "vmdguest/$k" "no $VMD_BUILD/vmd-guest"
@@ -105,6 +55,6 @@ for elf in "${elfs[@]}"; do
 		continue
 	fi
 	timeout 60 "$VMD_BUILD/sysboard" -t 30 "${elf%.elf}.bin" >"$T_TMP/$k.ours" 2>&1
-	verdict "sysboard/$k" "$T_TMP/$k.ours" $? 0
+	testkernel_verdict "sysboard/$k" "$T_TMP/$k.ours" $? 0
 	same_hashes "sysboard/$k" "$T_TMP/$k.qemu" "$T_TMP/$k.ours"
 done
