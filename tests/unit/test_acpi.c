@@ -316,28 +316,56 @@ static void tables_parse_back(struct test *t)
 	CHECK(t, acpi_build_tables(&odd, buf, sizeof(buf), rsdp, NULL) < 0);
 }
 
-/* Runs iasl's disassembler on the DSDT: proves it is well-formed AML. */
-static void dsdt_disassembles(struct test *t)
+/* For ACPICA's tools: builds the tables and writes the DSDT alone to
+ * DIR/dsdt.dat, DIR being a mkdtemp() template. False after a failed check. */
+static bool write_dsdt(struct test *t, char *dir)
 {
 	static uint8_t buf[65536];
 	uint8_t rsdp[ACPI_RSDP_SIZE];
 	struct acpi_tables_layout l;
+	char path[128];
+	long len;
+	FILE *f;
+
+	len = acpi_build_tables(&test_cfg, buf, sizeof(buf), rsdp, &l);
+	CHECK(t, len > 0);
+	if (len <= 0)
+		return false;
+	if (!mkdtemp(dir)) {
+		test_fail(t, __FILE__, __LINE__, "mkdtemp %s failed", dir);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	if (!f) {
+		test_fail(t, __FILE__, __LINE__, "cannot create %s", path);
+		return false;
+	}
+	CHECK_EQ(t, fwrite(buf + l.dsdt, 1, (size_t)len - l.dsdt, f), (size_t)len - l.dsdt);
+	CHECK_EQ(t, fclose(f), 0);
+	return true;
+}
+
+static void remove_dir(struct test *t, const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		test_fail(t, __FILE__, __LINE__, "cannot remove %s", dir);
+}
+
+/* Runs iasl's disassembler on the DSDT: proves it is well-formed AML. */
+static void dsdt_disassembles(struct test *t)
+{
 	char dir[] = "/tmp/vmd-acpi-XXXXXX", path[128], cmd[512], line[512];
 	FILE *f;
 	bool s5 = false, pci = false, kbd = false, prt = false, com1 = false;
-	long len;
 	int rc;
 
 	if (system("command -v iasl >/dev/null 2>&1") != 0)
 		SKIP(t, "iasl (acpica-tools) not installed");
-	len = acpi_build_tables(&test_cfg, buf, sizeof(buf), rsdp, &l);
-	REQUIRE(t, len > 0);
-	REQUIRE(t, mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
-	f = fopen(path, "wb");
-	REQUIRE(t, f != NULL);
-	CHECK_EQ(t, fwrite(buf + l.dsdt, 1, (size_t)len - l.dsdt, f), (size_t)len - l.dsdt);
-	CHECK_EQ(t, fclose(f), 0);
+	REQUIRE(t, write_dsdt(t, dir));
 	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1", dir);
 	rc = system(cmd);
 	CHECK_EQ(t, rc, 0);
@@ -360,34 +388,21 @@ static void dsdt_disassembles(struct test *t)
 	CHECK(t, kbd);
 	CHECK(t, com1);
 	CHECK(t, prt);      /* 31 slots x 4 pins, all routed */
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		test_fail(t, __FILE__, __LINE__, "cannot remove %s", dir);
+	remove_dir(t, dir);
 }
 
 /* Runs the DSDT in ACPICA's own interpreter (acpiexec): the objects the
  * guest evaluates must give what the board implements. */
 static void dsdt_executes(struct test *t)
 {
-	static uint8_t buf[65536];
-	uint8_t rsdp[ACPI_RSDP_SIZE];
-	struct acpi_tables_layout l;
 	char dir[] = "/tmp/vmd-acpi-XXXXXX", path[128], cmd[768], line[512];
 	FILE *f;
-	long len;
 	int s5_elements = -1, prt_elements = -1, zeros = 0, gsi10 = 0, gsi11 = 0;
 	bool in_s5 = false, hid_ok = false, com1_crs = false, errors = false;
 
 	if (system("command -v acpiexec >/dev/null 2>&1") != 0)
 		SKIP(t, "acpiexec (acpica-tools) not installed");
-	len = acpi_build_tables(&test_cfg, buf, sizeof(buf), rsdp, &l);
-	REQUIRE(t, len > 0);
-	REQUIRE(t, mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
-	f = fopen(path, "wb");
-	REQUIRE(t, f != NULL);
-	CHECK_EQ(t, fwrite(buf + l.dsdt, 1, (size_t)len - l.dsdt, f), (size_t)len - l.dsdt);
-	CHECK_EQ(t, fclose(f), 0);
+	REQUIRE(t, write_dsdt(t, dir));
 	snprintf(cmd, sizeof(cmd),
 	         "cd %s && timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._HID; "
 	         "evaluate \\_SB.PCI0._PRT; evaluate \\_SB.PCI0.ISA.COM1._CRS' dsdt.dat "
@@ -430,9 +445,7 @@ static void dsdt_executes(struct test *t)
 	CHECK_EQ(t, gsi11, 62);
 	CHECK(t, com1_crs);
 	CHECK(t, !errors);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		test_fail(t, __FILE__, __LINE__, "cannot remove %s", dir);
+	remove_dir(t, dir);
 }
 
 int main(int argc, char **argv)
