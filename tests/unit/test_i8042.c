@@ -50,6 +50,13 @@ static uint8_t status(struct rig *r) { return (uint8_t)iobus_read(&r->io, 0x64, 
 static void cmd(struct rig *r, uint8_t c) { iobus_write(&r->io, 0x64, c, 1); }
 static void data(struct rig *r, uint8_t d) { iobus_write(&r->io, 0x60, d, 1); }
 
+/* A key pressed and released on the keyboard. */
+static void tap(struct rig *r, unsigned key)
+{
+	ps2_kbd_key(&r->kbc.kbd, key, true);
+	ps2_kbd_key(&r->kbc.kbd, key, false);
+}
+
 /* Reads one byte if the output buffer is full; -1 if it is empty. */
 static int rd(struct rig *r)
 {
@@ -233,10 +240,8 @@ static void keyboard_set2_and_translation(struct test *t)
 	/* Raw set 2: A press/release, right ctrl, keypad enter. */
 	cmd(&r, 0x60);
 	data(&r, 0x01);
-	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);
-	ps2_kbd_key(&r.kbc.kbd, 0x1e, false);
-	ps2_kbd_key(&r.kbc.kbd, 0xe01d, true);
-	ps2_kbd_key(&r.kbc.kbd, 0xe01d, false);
+	tap(&r, 0x1e);
+	tap(&r, 0xe01d);
 	n = drain(&r, b, 32);
 	REQUIRE(t, n == 8);
 	static const uint8_t raw[] = { 0x1c, 0xf0, 0x1c, 0xe0, 0x14, 0xe0, 0xf0, 0x14 };
@@ -245,10 +250,8 @@ static void keyboard_set2_and_translation(struct test *t)
 	/* With translation the guest sees set 1, F0 folded into bit 7. */
 	cmd(&r, 0x60);
 	data(&r, 0x41);
-	ps2_kbd_key(&r.kbc.kbd, 0x1e, true);
-	ps2_kbd_key(&r.kbc.kbd, 0x1e, false);
-	ps2_kbd_key(&r.kbc.kbd, 0xe048, true);    /* cursor up */
-	ps2_kbd_key(&r.kbc.kbd, 0xe048, false);
+	tap(&r, 0x1e);
+	tap(&r, 0xe048);    /* cursor up */
 	ps2_kbd_key(&r.kbc.kbd, 0x41, true);      /* F7: set 2 code 0x83 */
 	n = drain(&r, b, 32);
 	static const uint8_t xl[] = { 0x1e, 0x9e, 0xe0, 0x48, 0xe0, 0xc8, 0x41 };
@@ -257,8 +260,7 @@ static void keyboard_set2_and_translation(struct test *t)
 
 	/* Every set-1 key survives set 2 + translation unchanged. */
 	for (unsigned k = 1; k < 0x80; k++) {
-		ps2_kbd_key(&r.kbc.kbd, k, true);
-		ps2_kbd_key(&r.kbc.kbd, k, false);
+		tap(&r, k);
 		n = drain(&r, b, 32);
 		if (n != 2 || b[0] != k || b[1] != (k | 0x80)) {
 			test_fail(t, __FILE__, __LINE__, "key 0x%02x -> %u bytes %02x %02x", k, n,
@@ -289,14 +291,12 @@ static void keyboard_special_keys(struct test *t)
 	REQUIRE(t, rig_init(&r) == 0);
 	cmd(&r, 0x60);
 	data(&r, 0x01);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PAUSE, true);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PAUSE, false);
+	tap(&r, PS2_KEY_PAUSE);
 	n = drain(&r, b, 32);
 	static const uint8_t pause2[] = { 0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77 };
 	REQUIRE(t, n == sizeof(pause2));
 	CHECK(t, memcmp(b, pause2, n) == 0);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PRINT_SCREEN, true);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PRINT_SCREEN, false);
+	tap(&r, PS2_KEY_PRINT_SCREEN);
 	n = drain(&r, b, 32);
 	static const uint8_t prt2[] = { 0xe0, 0x12, 0xe0, 0x7c, 0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12 };
 	REQUIRE(t, n == sizeof(prt2));
@@ -311,8 +311,7 @@ static void keyboard_special_keys(struct test *t)
 	static const uint8_t pause1[] = { 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5 };
 	REQUIRE(t, n == sizeof(pause1));
 	CHECK(t, memcmp(b, pause1, n) == 0);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PRINT_SCREEN, true);
-	ps2_kbd_key(&r.kbc.kbd, PS2_KEY_PRINT_SCREEN, false);
+	tap(&r, PS2_KEY_PRINT_SCREEN);
 	n = drain(&r, b, 32);
 	static const uint8_t prt1[] = { 0xe0, 0x2a, 0xe0, 0x37, 0xe0, 0xb7, 0xe0, 0xaa };
 	REQUIRE(t, n == sizeof(prt1));
