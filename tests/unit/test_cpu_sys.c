@@ -28,6 +28,15 @@
 #define START32(m, prog, entry) \
 	do { tm_load((m), LOAD, prog, sizeof(prog)); tm_flat32((m), (entry), 0x20000); } while (0)
 
+/* Runs another entry of the program already loaded, in flat 32-bit mode,
+ * with the exception record (0x7000-0x7fff) cleared first. */
+static enum cpu_exit rerun32(struct tmachine *m, uint32_t entry, uint64_t budget)
+{
+	memset(m->ram + REC_VEC, 0, 0x1000);
+	tm_flat32(m, entry, 0x20000);
+	return cpu_run(m->cpu, budget);
+}
+
 static void real_to_protected(struct test *t)
 {
 	struct tmachine *m = tm_new(false);
@@ -165,29 +174,21 @@ static void exceptions_are_precise(struct test *t)
 	CHECK_EQ(t, tm_rd32(m, REC_REGS + 0), 0x11);
 	CHECK_EQ(t, tm_rd32(m, REC_REGS + 8), 0x44);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_except_t_gp, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_except_t_gp, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
 	CHECK_EQ(t, tm_rd32(m, REC_ERR), 0x1234);     /* TI=1: the (absent) LDT */
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_gp_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_except_t_ud, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_except_t_ud, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 6);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_ud_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_except_t_long, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_except_t_long, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 13);
 	CHECK_EQ(t, tm_rd32(m, REC_ERR), 0);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_long_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_except_t_pf, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_except_t_pf, 100000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 14);
 	CHECK_EQ(t, tm_rd32(m, REC_ERR), 2);            /* RMW: reported as a write */
 	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x301000);
@@ -195,9 +196,7 @@ static void exceptions_are_precise(struct test *t)
 	CHECK_EQ(t, tm_rd32(m, 0x300ffc), 0x01020304);  /* no byte of the split write landed */
 	CHECK_EQ(t, tm_rd32(m, REC_REGS + 12), 0x99);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_except_t_bound, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_except_t_bound, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 5);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_except_bound_insn);
 	tm_free(m);
@@ -434,36 +433,26 @@ static void x87_through_the_cpu(struct test *t)
 	CHECK_EQ(t, m->ram[OUT + 4], 1);                /* FCOMI: pi > 1 */
 	CHECK_EQ(t, (tm_rd32(m, OUT + 8) >> 11) & 7, 0);        /* stack balanced */
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_x87_t_em, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_x87_t_em, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 7);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_em_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_x87_t_ts, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_x87_t_ts, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 7);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_ts_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_x87_t_mf, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_x87_t_mf, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_VEC), 16);
 	CHECK_EQ(t, tm_rd32(m, REC_EIP), PROG_x87_mf_insn);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_x87_t_ferr, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 10000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_x87_t_ferr, 10000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_COUNT), 0);          /* CR0.NE clear: no #MF ... */
 	CHECK_EQ(t, tm_rd32(m, OUT + 20), 1);
 	CHECK_EQ(t, m->ferr, 1);                        /* ... but FERR# */
 	cpu_ignne(m->cpu);
 	CHECK_EQ(t, m->ferr, 0);
 
-	memset(m->ram + 0x7000, 0, 0x1000);
-	tm_flat32(m, PROG_x87_t_pf, 0x20000);
-	CHECK_EQ(t, cpu_run(m->cpu, 100000), CPU_EXIT_HALT);
+	CHECK_EQ(t, rerun32(m, PROG_x87_t_pf, 100000), CPU_EXIT_HALT);
 	CHECK_EQ(t, tm_rd32(m, REC_COUNT), 1);
 	CHECK_EQ(t, tm_rd32(m, REC_ERR), 2);
 	CHECK_EQ(t, tm_rd32(m, REC_CR2), 0x301000);
