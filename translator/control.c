@@ -337,6 +337,23 @@ static void null_inaccessible(struct cpu *cpu)
 		}
 	}
 }
+/* The stack a far RET or IRET to an outer level switches to: a present,
+ * writable data segment whose RPL and DPL are the new CPL (RPL); #GP
+ * otherwise, #SS if it is not present. Reads its descriptor into SDESC. */
+static void read_outer_ss(struct cpu *cpu, uint16_t nss_sel, unsigned rpl, uint32_t sdesc[2])
+{
+	uint16_t serr = nss_sel & 0xfffc;
+	if ((nss_sel & ~3u) == 0)
+		cpu_gp(cpu, 0);
+	if (!seg_read_desc(cpu, nss_sel, sdesc))
+		cpu_gp(cpu, serr);
+	unsigned stype = (sdesc[1] >> 8) & 0x1f, sdpl = (sdesc[1] >> 13) & 3;
+	if ((nss_sel & 3) != rpl || sdpl != rpl || (stype & 0x1a) != 0x12)
+		cpu_gp(cpu, serr);
+	if (!(sdesc[1] & 0x8000))
+		cpu_raise(cpu, EXC_SS, serr, true);
+}
+
 
 void cpu_far_return(struct cpu *cpu, unsigned osz, uint32_t extra)
 {
@@ -375,16 +392,7 @@ void cpu_far_return(struct cpu *cpu, unsigned osz, uint32_t extra)
 	uint32_t nesp = stack_peek(cpu, osz, 2 * osz + extra);
 	uint16_t nss_sel = (uint16_t)stack_peek(cpu, osz, 3 * osz + extra);
 	uint32_t sdesc[2];
-	uint16_t serr = nss_sel & 0xfffc;
-	if ((nss_sel & ~3u) == 0)
-		cpu_gp(cpu, 0);
-	if (!seg_read_desc(cpu, nss_sel, sdesc))
-		cpu_gp(cpu, serr);
-	unsigned stype = (sdesc[1] >> 8) & 0x1f, sdpl = (sdesc[1] >> 13) & 3;
-	if ((nss_sel & 3) != rpl || sdpl != rpl || (stype & 0x1a) != 0x12)
-		cpu_gp(cpu, serr);
-	if (!(sdesc[1] & 0x8000))
-		cpu_raise(cpu, EXC_SS, serr, true);
+	read_outer_ss(cpu, nss_sel, rpl, sdesc);
 	seg_set_accessed(cpu, sel, desc);
 	seg_set_accessed(cpu, nss_sel, sdesc);
 	load_cs_desc(cpu, sel, desc, rpl);
@@ -542,16 +550,7 @@ void cpu_iret(struct cpu *cpu, unsigned osz)
 	uint32_t nesp = stack_peek(cpu, osz, 3 * osz);
 	uint16_t nss_sel = (uint16_t)stack_peek(cpu, osz, 4 * osz);
 	uint32_t sdesc[2];
-	uint16_t serr = nss_sel & 0xfffc;
-	if ((nss_sel & ~3u) == 0)
-		cpu_gp(cpu, 0);
-	if (!seg_read_desc(cpu, nss_sel, sdesc))
-		cpu_gp(cpu, serr);
-	unsigned stype = (sdesc[1] >> 8) & 0x1f, sdpl = (sdesc[1] >> 13) & 3;
-	if ((nss_sel & 3) != rpl || sdpl != rpl || (stype & 0x1a) != 0x12)
-		cpu_gp(cpu, serr);
-	if (!(sdesc[1] & 0x8000))
-		cpu_raise(cpu, EXC_SS, serr, true);
+	read_outer_ss(cpu, nss_sel, rpl, sdesc);
 	seg_set_accessed(cpu, sel, desc);
 	seg_set_accessed(cpu, nss_sel, sdesc);
 	cpu_set_flags(cpu, fl, wmask);
