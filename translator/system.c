@@ -372,25 +372,26 @@ void h_mov_to_cr(struct cpu *cpu, const struct insn *in)
 	}
 }
 
-void h_mov_from_dr(struct cpu *cpu, const struct insn *in)
+/* The debug register a MOV names: DR4/DR5 are DR6/DR7 unless CR4.DE makes
+ * them #UD (checked before the privilege). */
+static unsigned dr_index(struct cpu *cpu, const struct insn *in)
 {
 	unsigned r = in->reg;
 	if ((r == 4 || r == 5) && (cpu->cr4 & CR4_DE))
 		cpu_ud(cpu);
 	need_cpl0(cpu);
-	if (r == 4 || r == 5)
-		r += 2;
+	return r == 4 || r == 5 ? r + 2 : r;
+}
+
+void h_mov_from_dr(struct cpu *cpu, const struct insn *in)
+{
+	unsigned r = dr_index(cpu, in);
 	cpu->gpr[in->rm] = cpu->dr[r];
 }
 
 void h_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
-	unsigned r = in->reg;
-	if ((r == 4 || r == 5) && (cpu->cr4 & CR4_DE))
-		cpu_ud(cpu);
-	need_cpl0(cpu);
-	if (r == 4 || r == 5)
-		r += 2;
+	unsigned r = dr_index(cpu, in);
 	uint32_t v = cpu->gpr[in->rm];
 	if (r == 6)
 		v = (v & 0xe00f) | 0xffff0ff0u;

@@ -543,6 +543,46 @@ static void a20_gate(struct test *t)
 	tm_free(m);
 }
 
+/* MOV to/from DR: DR4/DR5 are DR6/DR7 while CR4.DE is clear, the reserved
+ * bits of DR6/DR7 read as fixed; with CR4.DE, DR4 is #UD (no IDT here:
+ * the #UD ends in a triple fault). */
+static void debug_registers(struct test *t)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x78, 0x56, 0x34, 0x12,   /* mov eax, 0x12345678 */
+		0x0f, 0x23, 0xc0,               /* mov dr0, eax */
+		0x0f, 0x21, 0xc3,               /* mov ebx, dr0 */
+		0xb8, 0xff, 0xff, 0xff, 0xff,   /* mov eax, -1 */
+		0x0f, 0x23, 0xe8,               /* mov dr5, eax (DR7) */
+		0x0f, 0x21, 0xf9,               /* mov ecx, dr7 */
+		0x31, 0xc0,                     /* xor eax, eax */
+		0x0f, 0x23, 0xe0,               /* mov dr4, eax (DR6) */
+		0x0f, 0x21, 0xf2,               /* mov edx, dr6 */
+		0xf4,                           /* hlt */
+	};
+	struct tmachine *m = tm_new(false);
+	struct cpu_regs r;
+
+	REQUIRE(t, m);
+	tm_load(m, LOAD, code, sizeof(code));
+	tm_flat32(m, LOAD, 0x20000);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_HALT);
+	cpu_get_regs(m->cpu, &r);
+	CHECK_EQ(t, r.gpr[R_EBX], 0x12345678);
+	CHECK_EQ(t, r.gpr[R_ECX], 0xffff2fffu);     /* bits 12, 14, 15 clear, 10 set */
+	CHECK_EQ(t, r.gpr[R_EDX], 0xffff0ff0u);     /* the fixed ones of DR6 */
+
+	tm_flat32(m, LOAD + 24, 0x20000);           /* the mov dr4 */
+	cpu_get_regs(m->cpu, &r);
+	r.cr4 |= 1u << 3;                           /* CR4.DE */
+	r.gpr[R_EDX] = 0;
+	cpu_set_regs(m->cpu, &r);
+	CHECK_EQ(t, cpu_run(m->cpu, 100), CPU_EXIT_SHUTDOWN);
+	cpu_get_regs(m->cpu, &r);
+	CHECK_EQ(t, r.gpr[R_EDX], 0);               /* never reached the read */
+	tm_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -571,5 +611,6 @@ int main(int argc, char **argv)
 	RUN(&h, cpuid_msr_tsc);
 	RUN(&h, unknown_msr_faults);
 	RUN(&h, a20_gate);
+	RUN(&h, debug_registers);
 	return harness_done(&h);
 }
