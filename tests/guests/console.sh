@@ -8,7 +8,15 @@
 #   console_mark               later waits look only at output after this point
 #   console_stop               kills the guest if still running
 #   console_exit_wait SECONDS  waits for the guest to exit by itself; sets CONSOLE_RC
-CONSOLE_PID="" CONSOLE_LOG="" CONSOLE_MARK=0 CONSOLE_RC=""
+#   console_last_lines [N]     the last N (30) lines of LOG, for a FAIL message
+#   console_boot_wait SECONDS  waits for the Linux kit's shell prompt; 1 (with
+#                              CONSOLE_WHY) on timeout, a kernel that gave up
+#                              or an emulator that exited
+#   console_poweroff SECONDS   types `poweroff`: 0 if the guest powered down
+#                              and exited 0 in time, else 1 with CONSOLE_WHY
+CONSOLE_PID="" CONSOLE_LOG="" CONSOLE_MARK=0 CONSOLE_RC="" CONSOLE_WHY=""
+# What a kernel prints when it has given up: no point waiting for a prompt then.
+CONSOLE_DEAD='-- System halted|Kernel panic - not syncing|end Kernel panic'
 console_start() {
 	CONSOLE_LOG=$1; shift
 	local fifo="$CONSOLE_LOG.in"
@@ -62,4 +70,34 @@ console_stop() {
 	[ -n "$CONSOLE_PID" ] && wait "$CONSOLE_PID" 2>/dev/null
 	exec 9>&-
 	return 0
+}
+console_last_lines() {
+	local n=${1:-30}
+	echo; echo "--- last $n lines of the serial console ---"; tail -n "$n" "$CONSOLE_LOG" | tr -d '\r'
+}
+console_boot_wait() {
+	local limit=$1 start=$SECONDS
+	if console_wait "$limit" "^vmd# \$|$CONSOLE_DEAD" && ! console_since | grep -q -E -- "$CONSOLE_DEAD"; then
+		return 0
+	fi
+	if console_since | grep -q -E -- "$CONSOLE_DEAD"; then
+		CONSOLE_WHY="the kernel gave up after $((SECONDS - start)) s"
+	elif kill -0 "$CONSOLE_PID" 2>/dev/null; then
+		CONSOLE_WHY="no shell prompt within $limit s"
+	else
+		wait "$CONSOLE_PID"
+		CONSOLE_WHY="the emulator exited with status $? before the shell prompt"
+	fi
+	return 1
+}
+console_poweroff() {
+	console_mark
+	console_send 'poweroff\n'
+	if ! console_exit_wait "$1"; then
+		CONSOLE_WHY="still running $1 s after poweroff"
+		return 1
+	fi
+	[ "$CONSOLE_RC" = 0 ] && grep -q 'reboot: Power down' "$CONSOLE_LOG" && return 0
+	CONSOLE_WHY="exit status $CONSOLE_RC"
+	return 1
 }

@@ -33,21 +33,11 @@ boot() { # boot LOG: starts vmd-guest on the kit, serial console on stdio
 	console_start "$1" "$guest" -m 256M -k "$kit/vmlinuz" -i "$kit/initrd.img" \
 		-a "$(cat "$kit/cmdline")" --serial stdio
 }
-last_lines() { echo; echo "--- last 30 lines of the serial console ---"; tail -n 30 "$CONSOLE_LOG" | tr -d '\r'; }
 
-# What a kernel prints when it has given up: no point waiting for a prompt then.
-dead='-- System halted|Kernel panic - not syncing|end Kernel panic'
 boot "$T_TMP/serial.log"
 start=$SECONDS
-if ! console_wait "$boot_timeout" "^vmd# \$|$dead" || console_since | grep -q -E -- "$dead"; then
-	if console_since | grep -q -E -- "$dead"; then
-		fail boot "the kernel gave up after $((SECONDS - start)) s;$(last_lines)"
-	elif kill -0 "$CONSOLE_PID" 2>/dev/null; then
-		fail boot "no shell prompt within $boot_timeout s;$(last_lines)"
-	else
-		wait "$CONSOLE_PID"
-		fail boot "vmd-guest exited with status $? before the shell prompt;$(last_lines)"
-	fi
+if ! console_boot_wait "$boot_timeout"; then
+	fail boot "$CONSOLE_WHY;$(console_last_lines)"
 	console_stop
 	skip power_button "the kit does not boot to the prompt yet"
 	exit 0
@@ -126,14 +116,8 @@ else
 	fail dmesg "no answer: $CONSOLE_OUT"
 fi
 
-console_mark
-console_send 'poweroff\n'
-if console_exit_wait 120; then
-	if [ "$CONSOLE_RC" = 0 ] && grep -q 'reboot: Power down' "$CONSOLE_LOG"; then pass poweroff
-	else fail poweroff "vmd-guest exit status $CONSOLE_RC;$(last_lines)"; fi
-else
-	fail poweroff "vmd-guest still running 120 s after poweroff;$(last_lines)"
-fi
+if console_poweroff 120; then pass poweroff
+else fail poweroff "vmd-guest: $CONSOLE_WHY;$(console_last_lines)"; fi
 console_stop
 
 # The ACPI power button, pressed through vmd-guest's control channel
@@ -143,9 +127,9 @@ ctl=$T_TMP/control.sock
 console_start "$T_TMP/serial2.log" python3 "$VMD_TOP/tests/guests/control_relay.py" "$ctl" \
 	"$guest" -m 256M -k "$kit/vmlinuz" -i "$kit/initrd.img" -a "$(cat "$kit/cmdline")" \
 	--serial stdio --control-fd '{fd}'
-if ! console_wait "$boot_timeout" "vmd-kit: acpid ready|$dead" || ! console_wait 120 "^vmd# \$|$dead" ||
-	console_since | grep -q -E -- "$dead"; then
-	fail power_button "no prompt with acpid ready;$(last_lines)"
+if ! console_wait "$boot_timeout" "vmd-kit: acpid ready|$CONSOLE_DEAD" || ! console_wait 120 "^vmd# \$|$CONSOLE_DEAD" ||
+	console_since | grep -q -E -- "$CONSOLE_DEAD"; then
+	fail power_button "no prompt with acpid ready;$(console_last_lines)"
 	console_stop
 	exit 0
 fi
@@ -154,11 +138,11 @@ answer=$(python3 "$VMD_TOP/tests/guests/control_relay.py" --send "$ctl" \
 if [[ "$answer" != *'"result"'* ]]; then
 	fail power_button "powerdown request not accepted: $answer"
 elif ! console_exit_wait 120; then
-	fail power_button "still running 120 s after the power button;$(last_lines)"
+	fail power_button "still running 120 s after the power button;$(console_last_lines)"
 elif [ "$CONSOLE_RC" = 0 ] && grep -q 'power button pressed' "$CONSOLE_LOG" &&
 	grep -q 'reboot: Power down' "$CONSOLE_LOG" && grep -q '"poweroff"' "$ctl.log"; then
 	pass power_button
 else
-	fail power_button "exit status $CONSOLE_RC, control channel said: $(tail -c 300 "$ctl.log" 2>/dev/null);$(last_lines)"
+	fail power_button "exit status $CONSOLE_RC, control channel said: $(tail -c 300 "$ctl.log" 2>/dev/null);$(console_last_lines)"
 fi
 console_stop

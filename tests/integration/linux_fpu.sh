@@ -55,8 +55,6 @@ cp "$prog" "$T_TMP/extra/fpucheck"
 	exit 0
 }
 
-last_lines() { echo; echo "--- last 20 lines of the serial console ---"; tail -n 20 "$CONSOLE_LOG" | tr -d '\r'; }
-dead='-- System halted|Kernel panic - not syncing|end Kernel panic'
 
 # guest_run NAME TIMEOUT CMD...: boots, runs /fpucheck, leaves its output
 # in $T_TMP/NAME.txt and powers off. 1 (with a FAIL line) if it could not.
@@ -64,20 +62,14 @@ guest_run() {
 	local name=$1 limit=$2 start=$SECONDS
 	shift 2
 	console_start "$T_TMP/$name.serial" "$@"
-	if ! console_wait "$limit" "^vmd# \$|$dead" || console_since | grep -q -E -- "$dead"; then
-		if console_since | grep -q -E -- "$dead"; then
-			fail "$name" "the kernel gave up after $((SECONDS - start)) s;$(last_lines)"
-		elif kill -0 "$CONSOLE_PID" 2>/dev/null; then
-			fail "$name" "no shell prompt within $limit s;$(last_lines)"
-		else
-			fail "$name" "the emulator exited before the shell prompt;$(last_lines)"
-		fi
+	if ! console_boot_wait "$limit"; then
+		fail "$name" "$CONSOLE_WHY;$(console_last_lines 20)"
 		console_stop
 		return 1
 	fi
 	echo "note: $name: prompt after $((SECONDS - start)) s"
 	if ! console_cmd 600 '/fpucheck >/tmp/s; echo "fpucheck status $?"; cat /tmp/s'; then
-		fail "$name" "/fpucheck did not finish;$(last_lines)"
+		fail "$name" "/fpucheck did not finish;$(console_last_lines 20)"
 		console_stop
 		return 1
 	fi

@@ -19,11 +19,10 @@ qemu_boot() { # qemu_boot LOG [extra qemu args]
 		-serial stdio -no-reboot -kernel "$kit/vmlinuz" -initrd "$kit/initrd.img" \
 		-append "$(cat "$kit/cmdline")" "$@"
 }
-last_lines() { echo; tail -n 30 "$CONSOLE_LOG" | tr -d '\r'; }
 
 qemu_boot "$T_TMP/serial.log" -monitor none
 if ! console_wait 180 '^vmd# $'; then
-	fail boot "no shell prompt within 180 s; last lines:$(last_lines)"
+	fail boot "no shell prompt within 180 s;$(console_last_lines)"
 	console_stop; exit 0
 fi
 check banner grep -q 'vmd-kit: init ready' "$CONSOLE_LOG"
@@ -40,14 +39,8 @@ console_cmd 10 'sleep 30 &' && console_cmd 10 'jobs' && jc=$CONSOLE_OUT &&
 if [[ "$jc" == *"Running"*"sleep 30"*"Terminated"*"sleep 30"* ]]; then pass job_control
 else fail job_control "jobs/kill %1 did not work: $jc $CONSOLE_OUT"; fi
 
-console_mark
-console_send 'poweroff\n'
-if console_exit_wait 60; then
-	if [ "$CONSOLE_RC" = 0 ] && grep -q 'reboot: Power down' "$CONSOLE_LOG"; then pass poweroff
-	else fail poweroff "qemu exit status $CONSOLE_RC;$(last_lines)"; fi
-else
-	fail poweroff "still running 60 s after poweroff;$(last_lines)"
-fi
+if console_poweroff 60; then pass poweroff
+else fail poweroff "qemu: $CONSOLE_WHY;$(console_last_lines)"; fi
 console_stop
 
 # The ACPI power button, pressed from the monitor: acpid must run the kit's
@@ -55,7 +48,7 @@ console_stop
 mon=$T_TMP/monitor.sock
 qemu_boot "$T_TMP/serial2.log" -monitor "unix:$mon,server,nowait"
 if ! console_wait 180 'vmd-kit: acpid ready' || ! console_wait 60 '^vmd# $'; then
-	fail power_button "no prompt with acpid ready;$(last_lines)"; console_stop; exit 0
+	fail power_button "no prompt with acpid ready;$(console_last_lines)"; console_stop; exit 0
 fi
 python3 - "$mon" <<'PY' || fail power_button "cannot talk to the qemu monitor"
 import socket, sys, time
@@ -66,6 +59,6 @@ if console_exit_wait 60 && grep -q 'power button pressed' "$CONSOLE_LOG" &&
 	grep -q 'reboot: Power down' "$CONSOLE_LOG"; then
 	pass power_button
 else
-	fail power_button "no clean power off after the power button;$(last_lines)"
+	fail power_button "no clean power off after the power button;$(console_last_lines)"
 fi
 console_stop
