@@ -364,9 +364,14 @@ static void irq0_catch_up(struct i8254 *pit, uint64_t now)
 	if (rises) {
 		uint64_t missed = rises - 1;
 
+		enum i8254_sink sink = pit->irq0_backlog ? irq0_sink(pit) : I8254_SINK_READY;
+
+		/* IRQ0 still masked a whole period on: the guest does not want ticks. */
+		if (sink == I8254_SINK_MASKED)
+			drop_backlog(pit);
 		/* During re-injection an edge the controller would merge into the
 		 * pending one waits its turn instead. */
-		if (pit->irq0_backlog && cap && irq0_sink(pit) == I8254_SINK_BUSY)
+		if (pit->irq0_backlog && cap && sink == I8254_SINK_BUSY)
 			missed++;
 		else
 			irq0_edge(pit, now);
@@ -379,18 +384,15 @@ static void irq0_catch_up(struct i8254 *pit, uint64_t now)
 		}
 		pit->irq0_backlog += (uint32_t)missed;
 	} else if (pit->irq0_backlog && now >= pit->irq0_last_ns + IRQ0_REINJECT_GAP_NS) {
-		switch (cap ? irq0_sink(pit) : I8254_SINK_MASKED) {
-		case I8254_SINK_READY:
+		if (!cap)
+			drop_backlog(pit);      /* no longer a rate that is re-injected */
+		else if (irq0_sink(pit) == I8254_SINK_READY) {
 			irq0_edge(pit, now);
 			pit->irq0_backlog--;
 			pit->stats.reinjected++;
-			break;
-		case I8254_SINK_MASKED:
-			drop_backlog(pit);
-			break;
-		case I8254_SINK_BUSY:
-			break;      /* the guest has not taken the last one yet */
 		}
+		/* Otherwise the guest has not taken the last edge, or masks IRQ0
+		 * for now (Linux masks it at the PIC while its handler runs): wait. */
 	}
 	irq0_level(pit, out);
 	pit->irq0_tick = T;

@@ -17,8 +17,9 @@
  * delay do, so that a guest counting ticks (Linux's jiffies) stays right.
  * A re-injected edge comes at least 100 us after the previous
  * edge and only when the interrupt controller can take it (the sink probe:
- * IRQ0 not still requested, i.e. the previous edge was acknowledged); a
- * masked IRQ0 drops the backlog (the guest did not want those ticks). The
+ * IRQ0 not still requested and not masked: Linux masks it at the PIC
+ * while its handler runs); IRQ0 still masked when the next period ends
+ * drops the backlog (the guest did not want those ticks). The
  * backlog holds at most one second of periods; the excess is dropped and
  * counted. Rates above 5 kHz are not re-injected (their periods are shorter
  * than the pacing); reprogramming channel 0 drops the backlog. A count written in the current PIT clock already reads back
