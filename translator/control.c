@@ -212,18 +212,24 @@ static void call_gate(struct cpu *cpu, uint16_t gsel, const uint32_t gate[2], bo
 	(void)osz;
 }
 
+/* A far CALL's return address, CS then EIP; SP moves only once both are
+ * written, so a fault on the second leaves the stack as it was. */
+static void push_far_return(struct cpu *cpu, unsigned osz, uint32_t ret_eip)
+{
+	uint32_t sp = sp_get(cpu);
+	uint32_t smask = cpu->stack32 ? 0xffffffffu : 0xffff;
+	wr(cpu, S_SS, (sp - osz) & smask, osz, cpu->seg[S_CS].sel);
+	wr(cpu, S_SS, (sp - 2 * osz) & smask, osz, ret_eip);
+	sp_set(cpu, sp - 2 * osz);
+}
+
 void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint32_t off, unsigned osz, bool call, uint32_t ret_eip)
 {
 	if (!cpu->pe || cpu->vm86) {
 		if (osz == 2)
 			off &= 0xffff;
-		if (call) {
-			uint32_t sp = sp_get(cpu);
-			uint32_t smask = cpu->stack32 ? 0xffffffffu : 0xffff;
-			wr(cpu, S_SS, (sp - osz) & smask, osz, cpu->seg[S_CS].sel);
-			wr(cpu, S_SS, (sp - 2 * osz) & smask, osz, ret_eip);
-			sp_set(cpu, sp - 2 * osz);
-		}
+		if (call)
+			push_far_return(cpu, osz, ret_eip);
 		seg_load_real(cpu, S_CS, sel);
 		cpu->eip = off;
 		return;
@@ -241,13 +247,8 @@ void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint32_t off, unsigned osz, boo
 			off &= 0xffff;
 		if (off > ncs.limit)
 			cpu_gp(cpu, 0);
-		if (call) {
-			uint32_t sp = sp_get(cpu);
-			uint32_t smask = cpu->stack32 ? 0xffffffffu : 0xffff;
-			wr(cpu, S_SS, (sp - osz) & smask, osz, cpu->seg[S_CS].sel);
-			wr(cpu, S_SS, (sp - 2 * osz) & smask, osz, ret_eip);
-			sp_set(cpu, sp - 2 * osz);
-		}
+		if (call)
+			push_far_return(cpu, osz, ret_eip);
 		seg_set_accessed(cpu, sel, desc);
 		load_cs_desc(cpu, sel, desc, cpu->cpl);
 		cpu->eip = off;
