@@ -59,6 +59,8 @@ PKGLIBS_vmd-display := libvncserver json-c
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
 UNIT_LIBS  := $(LIBMACHINE) $(LIBTRANSLATOR) $(LIBPROTO) $(LIBUTIL)
+# The harness and shared test helpers: every tests/unit/*.c that is not a test program.
+UNIT_SUPPORT := $(patsubst %.c,$(O)/%.o,$(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c))))
 
 .PHONY: all deps run test unit check-unit asan-unit kit install uninstall clean format bench
 all: $(BINS) $(UNIT_BINS)
@@ -84,8 +86,8 @@ $(O)/lib%.a:
 $(BINS): $(O)/%: $$(call objs,$$(BIN_$$*)) $$(LIBS_$$*)
 	$(CC) $(LDFLAGS) -o $@ $(call objs,$(BIN_$*)) $(LIBS_$*) $(call pkglibs,$(PKGLIBS_$*)) -lm
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/tests/unit/harness.o $(UNIT_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(O)/tests/unit/harness.o $(UNIT_LIBS) $(call pkglibs,$(PKGS)) -lm
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_SUPPORT) $(UNIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_SUPPORT) $(UNIT_LIBS) $(call pkglibs,$(PKGS)) -lm
 
 unit: $(UNIT_BINS)
 
@@ -113,5 +115,5 @@ format:
 
 ALL_OBJS := $(TRANSLATOR_OBJS) $(MACHINE_OBJS) $(PROTO_OBJS) $(UTIL_OBJS) \
             $(foreach b,vmd vmctl vmd-guest vmd-display,$(call objs,$(BIN_$(b)))) \
-            $(UNIT_BINS:=.o) $(O)/tests/unit/harness.o
+            $(UNIT_BINS:=.o) $(UNIT_SUPPORT)
 -include $(ALL_OBJS:.o=.d)
