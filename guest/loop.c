@@ -415,8 +415,10 @@ int guest_run(struct guest *g)
 		const struct clock_stall_stats *cs = &g->pc->clock.host->stall;
 
 		if (cs->stalls)
-			log_info("clock: %llu host stalls, %llu ms hidden from the guest and given back, "
-			         "%llu ms let through, %llu ms still owed", (unsigned long long)cs->stalls,
+			log_info("clock: %llu host stalls (longest %llu ms), %llu ms hidden from the guest "
+			         "and given back, %llu ms let through, %llu ms still owed",
+			         (unsigned long long)cs->stalls,
+			         (unsigned long long)(cs->longest_ns / 1000000),
 			         (unsigned long long)(cs->hidden_ns / 1000000),
 			         (unsigned long long)(cs->released_ns / 1000000),
 			         (unsigned long long)(clock_debt(&g->pc->clock) / 1000000));

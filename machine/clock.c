@@ -115,6 +115,8 @@ static void check_stall(struct clock_host *hs, uint64_t h)
 	hs->offset_ns -= (int64_t)hide;
 	hs->debt_ns += hide;
 	hs->stall.stalls++;
+	if (stall > hs->stall.longest_ns)
+		hs->stall.longest_ns = stall;
 	hs->stall.hidden_ns += hide;
 	hs->stall.released_ns += stall - hide;
 }

@@ -48,6 +48,7 @@ struct clock_stall_stats {
 	uint64_t stalls;        /* reads that found a stall */
 	uint64_t hidden_ns;     /* stall time hidden (then given back) */
 	uint64_t released_ns;   /* stall time let through: the debt was full */
+	uint64_t longest_ns;    /* the longest stall */
 };
 
 /*
