@@ -287,6 +287,9 @@ static void sleep_until_event(struct guest *g)
 			wait = deadline > now ? deadline - now : 0;
 		if (wait > SLEEP_MAX_NS)
 			wait = SLEEP_MAX_NS;
+		/* Hidden stall time is repaid from the idle wait first: the halted
+		 * guest only sees its next timer come sooner. */
+		wait -= clock_repay(&g->pc->clock, wait);
 		wait = clock_host_wait(&g->pc->clock, wait);
 	}
 	if (wait == 0)

@@ -19,10 +19,10 @@
  * since its last sample, and the part of the gap the process did not run
  * (at most the gap, so machine time never goes backwards) is hidden: the
  * clock stands still across it. Hidden time is a debt, given back by
- * running machine time 4 times as fast as the host's (while the guest
- * runs or idles) until the debt is paid (a guest with a quarter of a core
- * still keeps up), so the guest's date keeps
- * following the host's. The debt is bounded (500 ms): a stall beyond it is
+ * skipping it from the loop's idle waits (a halted guest waiting for its
+ * next timer gets there sooner: invisible to it) and, while it runs, by
+ * running machine time twice as fast as the host's until the debt is
+ * paid, so the guest's date keeps following the host's. The debt is bounded (500 ms): a stall beyond it is
  * let through as a jump (and the devices' lost-tick policies take over).
  * Time the loop sleeps on purpose (clock_idle) is never a stall. All
  * machine clocks (PIT, RTC, PM timer, TSC) read this one clock, so the
@@ -94,6 +94,8 @@ uint64_t clock_now(const struct clock *c);
 void clock_idle(struct clock *c, bool idle);
 /* Hidden stall time not yet given back (how far machine time is behind). */
 uint64_t clock_debt(const struct clock *c);
+/* Pays up to `ns` of the debt at once (machine time jumps): for idle waits. Returns what was paid. */
+uint64_t clock_repay(struct clock *c, uint64_t ns);
 /* The host ns in which `ns` of machine time pass from now (less while repaying). */
 uint64_t clock_host_wait(const struct clock *c, uint64_t ns);
 void clock_advance(struct clock *c, uint64_t ns);     /* manual clocks only */

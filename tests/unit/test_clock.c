@@ -35,7 +35,7 @@ static void follows_the_host(struct test *t)
 	CHECK_EQ(t, clock_debt(&c), 0);
 }
 
-/* A stall between two reads is not seen; the time is given back later at 4x. */
+/* A stall between two reads is not seen; the time is given back later at 2x. */
 static void stall_hidden_then_given_back(struct test *t)
 {
 	struct host h = { 1000 * MS, 0 };
@@ -54,13 +54,13 @@ static void stall_hidden_then_given_back(struct test *t)
 	CHECK_EQ(t, c.host->stall.stalls, 1);
 	CHECK_EQ(t, c.host->stall.hidden_ns, 8 * MS);
 	CHECK_EQ(t, clock_debt(&c), 8 * MS);
-	/* Machine time goes 4x as fast until the 8 ms are back; a loop wanting
-	 * 4 ms of machine time waits 1 ms. */
-	CHECK_EQ(t, clock_host_wait(&c, 4 * MS), 1 * MS);
+	/* Machine time goes twice as fast until the 8 ms are back; a loop
+	 * wanting 4 ms of machine time waits 2 ms. */
+	CHECK_EQ(t, clock_host_wait(&c, 4 * MS), 2 * MS);
 	CHECK_EQ(t, clock_host_wait(&c, 20 * MS), 12 * MS);
 	run(&h, 2 * MS);
-	CHECK_EQ(t, clock_now(&c) - after, 8 * MS);
-	CHECK_EQ(t, clock_debt(&c), 2 * MS);
+	CHECK_EQ(t, clock_now(&c) - after, 4 * MS);
+	CHECK_EQ(t, clock_debt(&c), 6 * MS);
 	run(&h, 10 * MS);
 	CHECK_EQ(t, clock_now(&c) - after, 12 * MS + 8 * MS);
 	CHECK_EQ(t, clock_host_wait(&c, 4 * MS), 4 * MS);
@@ -69,6 +69,26 @@ static void stall_hidden_then_given_back(struct test *t)
 	CHECK_EQ(t, clock_now(&c), h.wall - 1000 * MS);
 	run(&h, 1 * MS);
 	CHECK_EQ(t, clock_now(&c), h.wall - 1000 * MS);
+}
+
+/* An idle wait repays at once: machine time jumps while the guest is halted. */
+static void idle_wait_repays(struct test *t)
+{
+	struct host h = { 0, 0 };
+	struct clock c;
+	uint64_t t0;
+
+	clock_init_sources(&c, host_wall, host_cpu, &h);
+	run(&h, 1 * MS);
+	stall(&h, 30 * MS);
+	t0 = clock_now(&c);
+	CHECK_EQ(t, t0, 1 * MS);
+	CHECK_EQ(t, clock_repay(&c, 4 * MS), 4 * MS);       /* a 4 ms wait for a tick */
+	CHECK_EQ(t, clock_now(&c), 5 * MS);
+	CHECK_EQ(t, clock_debt(&c), 26 * MS);
+	CHECK_EQ(t, clock_repay(&c, 100 * MS), 26 * MS);    /* never more than owed */
+	CHECK_EQ(t, clock_now(&c), h.wall);
+	CHECK_EQ(t, clock_repay(&c, 1 * MS), 0);
 }
 
 /* A gap the process spent running (no reads) is not a stall. */
@@ -161,7 +181,7 @@ static void timers_on_a_stalled_clock(struct test *t)
 	timer_mod(&c, &tm, clock_now(&c) + 1 * MS);
 	stall(&h, 5 * MS);
 	CHECK(t, clock_now(&c) < timer_next_deadline(&c));
-	run(&h, 250 * US);              /* 4x: 250 us give 1 ms */
+	run(&h, 500 * US);              /* 2x: 500 us give 1 ms */
 	CHECK(t, clock_now(&c) >= timer_next_deadline(&c));
 	timer_del(&c, &tm);
 }
@@ -188,6 +208,7 @@ int main(int argc, char **argv)
 	harness_init(&h, "clock", argc, argv);
 	RUN(&h, follows_the_host);
 	RUN(&h, stall_hidden_then_given_back);
+	RUN(&h, idle_wait_repays);
 	RUN(&h, busy_gap_is_not_a_stall);
 	RUN(&h, idle_is_not_a_stall);
 	RUN(&h, long_stall_bounded);
