@@ -247,6 +247,11 @@ static uint32_t i8042_read(void *dev, uint32_t port, unsigned size)
 	v = c->obuf;
 	if (c->status & I8042_STR_OBF) {
 		c->status &= (uint8_t)~(I8042_STR_OBF | I8042_STR_AUXDATA);
+		/* The read empties the buffer and drops the IRQ line; a queued
+		 * byte then loads and raises it again, a new edge for the
+		 * edge-triggered PIC input (one interrupt per byte, as Linux's
+		 * handler expects). */
+		update_irqs(c);
 		refill(c);
 	}
 	return v;

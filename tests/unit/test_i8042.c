@@ -673,12 +673,31 @@ static void save_load(struct test *t)
 	sbuf_free(&sb);
 }
 
+/* Each byte of a multi-byte burst is a new IRQ1 edge: the PIC input is
+ * edge triggered and Linux's handler takes one byte per interrupt. */
+static void irq_edge_per_byte(struct test *t)
+{
+	struct rig r;
+	uint8_t buf[8];
+
+	REQUIRE(t, rig_init(&r) == 0);
+	drain(&r, buf, sizeof(buf));
+	r.irq_edges[1] = 0;
+	tap(&r, 0x1e);          /* 'a': make and break, two bytes */
+	tap(&r, 0x30);          /* 'b' */
+	CHECK_EQ(t, r.irq_edges[1], 1);
+	CHECK_EQ(t, drain(&r, buf, sizeof(buf)), 4);
+	CHECK_EQ(t, r.irq_edges[1], 4);
+	CHECK_EQ(t, r.irq_level[1], 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
 
 	harness_init(&h, "i8042", argc, argv);
 	RUN(&h, init_state);
+	RUN(&h, irq_edge_per_byte);
 	RUN(&h, controller_commands);
 	RUN(&h, output_port_a20_reset);
 	RUN(&h, keyboard_commands);
