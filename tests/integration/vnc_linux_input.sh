@@ -125,7 +125,7 @@ serial_shows() { console_since | grep -qx "vnc-42"; }
 if wait_for 30 serial_shows; then
 	pass serial_output
 else
-	fail serial_output "no 'vnc-42' line in the serial log: $(tail -n 3 "$T_TMP/serial.log" | tr -d '\r' | tr '\n' '|')"
+	fail serial_output "no 'vnc-42' line in the serial log since typing: $(console_since | grep -v '^vmd-' | tail -n 3 | tr '\n' '|')"
 fi
 
 # The screen shows the command line as typed (every shifted symbol right)
