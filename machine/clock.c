@@ -29,7 +29,7 @@ static uint64_t real_cpu_ns(void *opaque) { return thread_cpu_ns(); }
 /* A read this long after the previous one checks for a stall (one syscall). */
 #define STALL_CHECK_NS 50000ull
 /* The most hidden time owed; beyond it a stall shows as a jump. */
-#define DEBT_MAX_NS 500000000ull
+#define DEBT_MAX_NS 1000000000ull
 /*
  * While the guest runs, debt is given back at SLEW_MUL ns per ns of host
  * time (machine time runs twice as fast meanwhile). Faster would repay

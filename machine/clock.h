@@ -22,7 +22,8 @@
  * skipping it from the loop's idle waits (a halted guest waiting for its
  * next timer gets there sooner: invisible to it) and, while it runs, by
  * running machine time twice as fast as the host's until the debt is
- * paid, so the guest's date keeps following the host's. The debt is bounded (500 ms): a stall beyond it is
+ * paid, so the guest's date keeps following the host's. The debt is
+ * bounded (1 s, the most the guest's date lags): a stall beyond it is
  * let through as a jump (and the devices' lost-tick policies take over).
  * Time the loop sleeps on purpose (clock_idle) is never a stall. All
  * machine clocks (PIT, RTC, PM timer, TSC) read this one clock, so the

@@ -135,7 +135,7 @@ static void idle_is_not_a_stall(struct test *t)
 	CHECK_EQ(t, clock_debt(&c), 0);
 }
 
-/* A debt beyond 500 ms is let through as a jump; time never goes backwards. */
+/* A debt beyond 1 s is let through as a jump; time never goes backwards. */
 static void long_stall_bounded(struct test *t)
 {
 	struct host h = { 0, 0 };
@@ -147,9 +147,9 @@ static void long_stall_bounded(struct test *t)
 	t0 = clock_now(&c);
 	stall(&h, 3000 * MS);
 	t1 = clock_now(&c);
-	CHECK_EQ(t, t1 - t0, 2500 * MS);
-	CHECK_EQ(t, clock_debt(&c), 500 * MS);
-	CHECK_EQ(t, c.host->stall.released_ns, 2500 * MS);
+	CHECK_EQ(t, t1 - t0, 2000 * MS);
+	CHECK_EQ(t, clock_debt(&c), 1000 * MS);
+	CHECK_EQ(t, c.host->stall.released_ns, 2000 * MS);
 	/* Many small stalls while owing: monotonic, debt stays bounded, paid back. */
 	prev = t1;
 	for (int i = 0; i < 3000; i++) {
@@ -162,7 +162,7 @@ static void long_stall_bounded(struct test *t)
 		CHECK(t, now >= prev);
 		prev = now;
 	}
-	CHECK(t, clock_debt(&c) <= 500 * MS);
+	CHECK(t, clock_debt(&c) <= 1000 * MS);
 	for (int i = 0; i < 2000; i++)
 		run(&h, 1 * MS), (void)clock_now(&c);
 	CHECK_EQ(t, clock_debt(&c), 0);
