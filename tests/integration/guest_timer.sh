@@ -27,8 +27,11 @@ result("tick_rate", 1.9 <= wall <= 3.0, "%.2f s for 200 ticks at 100 Hz" % wall)
 result("sleeping_is_cheap", cpu < 0.5, "%.2f s of CPU in %.2f s" % (cpu, wall))
 PY
 
-# A process that was not scheduled for a while (SIGSTOP here) does not get
-# a storm of the ticks it missed: the timer re-phases and counts on.
+# A process that was not scheduled for a while (SIGSTOP here): the stall is
+# hidden from the guest and repaid (machine/clock.h), and the PIT re-injects
+# missed ticks paced at most one per 100 us (test_i8254 checks the pacing),
+# so the guest's 200 ticks still end about 2 s after the start: its time
+# kept up with the host's, without a burst of ticks faster than it asked.
 timeout 60 python3 - "$G" "$K" "$T_TMP/out2" <<'PY'
 import os, signal, subprocess, sys, time
 g, k, out = sys.argv[1:4]
@@ -45,8 +48,7 @@ with open(out, "wb") as f:
     rc = p.wait(30)
 wall = time.monotonic() - t0
 result("after_stop_exit", rc == 7, rc)
-# 2 s of ticking plus the 1 s stopped: the missed ticks were not replayed.
-result("no_catch_up_storm", wall >= 2.8, "%.2f s for 200 ticks with a 1 s stop" % wall)
+result("stall_repaid", 1.9 <= wall <= 2.6, "%.2f s for 200 ticks with a 1 s stop" % wall)
 PY
 
 # Ticks also reach a guest that never sleeps (taken between CPU slices).
