@@ -37,21 +37,6 @@ static void signal_cb(evutil_socket_t sig, short what, void *opaque)
 	guest_stop(g, 0, "quit", 0);
 }
 
-/*
- * Whether the master PIC can take a new IRQ0 edge, for the PIT's lost-tick
- * re-injection: a request still in IRR would swallow the edge.
- * (The board would be the natural place for this wiring; machine/pc.c
- * does not do it yet, so the loop does.)
- */
-static enum i8254_sink pit_irq0_sink(void *opaque)
-{
-	const struct i8259_chip *master = &((const struct pc *)opaque)->pic.chip[0];
-
-	if (master->imr & 1)
-		return I8254_SINK_MASKED;
-	return master->irr & 1 ? I8254_SINK_BUSY : I8254_SINK_READY;
-}
-
 static void serial_wake(void *opaque)
 {
 	guest_kick(opaque);
@@ -480,7 +465,6 @@ int guest_init(struct guest *g, const struct guest_options *opt, char *err, size
 	if (!g->pc)
 		return 2;
 	serial_attach(g->serial, &g->pc->com1, serial_wake, g);
-	i8254_set_irq0_sink(&g->pc->pit, pit_irq0_sink, g->pc);
 	g->display_hooks = (struct display_hooks){
 		.vga = &g->pc->vga, .kbd = &g->pc->kbc.kbd, .mouse = &g->pc->kbc.mouse,
 		.flush_tlb = display_flush_tlb, .kick = display_kick, .opaque = g,

@@ -483,3 +483,13 @@ int i8259_load(struct i8259 *pic, struct sbuf *sb)
 		pic->intr(pic->intr_opaque, pic->intr_level);
 	return 0;
 }
+
+enum i8259_input_state i8259_input_state(const struct i8259 *pic, unsigned irq)
+{
+	const struct i8259_chip *c = &pic->chip[(irq >> 3) & 1];
+	uint8_t bit = (uint8_t)(1u << (irq & 7));
+
+	if (c->imr & bit)
+		return I8259_INPUT_MASKED;
+	return c->irr & bit ? I8259_INPUT_PENDING : I8259_INPUT_READY;
+}

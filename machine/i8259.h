@@ -69,6 +69,12 @@ void i8259_reset(struct i8259 *pic);
 void i8259_set_irq(void *pic, unsigned irq, bool level);
 /* INTA: returns the vector and moves the request in service. */
 uint8_t i8259_ack(struct i8259 *pic);
+
+/* An input's state as a device about to raise it sees it (IRQ 0-15):
+ * masked (IMR), a request still waiting in IRR (a new edge would merge
+ * with it), or ready for a new edge. */
+enum i8259_input_state { I8259_INPUT_READY, I8259_INPUT_PENDING, I8259_INPUT_MASKED };
+enum i8259_input_state i8259_input_state(const struct i8259 *pic, unsigned irq);
 /* The current INTR level (what intr() was last told). */
 bool i8259_intr_pending(const struct i8259 *pic);
 

@@ -80,6 +80,16 @@ static void pic_intr(void *opaque, bool level)
 		cpu_set_irq(pc->cpu, level);
 }
 
+/* The PIT re-injects missed ticks only when the PIC can take a new IRQ0 edge. */
+static enum i8254_sink pit_irq0_sink(void *opaque)
+{
+	switch (i8259_input_state(&((struct pc *)opaque)->pic, 0)) {
+	case I8259_INPUT_MASKED: return I8254_SINK_MASKED;
+	case I8259_INPUT_PENDING: return I8254_SINK_BUSY;
+	default: return I8254_SINK_READY;
+	}
+}
+
 static struct irq_line pic_line(struct pc *pc, unsigned irq)
 {
 	return (struct irq_line){ .set = i8259_set_irq, .ctrl = &pc->pic, .pin = irq };
@@ -439,6 +449,7 @@ struct pc *pc_new(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "device wiring failed: an I/O port is claimed twice");
 		goto fail;
 	}
+	i8254_set_irq0_sink(&pc->pit, pit_irq0_sink, pc);
 	if (vga_init(&pc->vga, &pc->clock, &pc->io, &pc->mmio, &pc->pci, PC_VGA_DEVFN) != 0) {
 		snprintf(err, errlen, "cannot create the VGA (video memory, ports or window)");
 		goto fail;
