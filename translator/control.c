@@ -212,6 +212,16 @@ static void call_gate(struct cpu *cpu, uint16_t gsel, const uint32_t gate[2], bo
 	(void)osz;
 }
 
+/* The descriptor a far transfer goes through: a null selector is #GP(0),
+ * one outside its table #GP(selector). */
+static void read_target_desc(struct cpu *cpu, uint16_t sel, uint32_t desc[2])
+{
+	if ((sel & ~3u) == 0)
+		cpu_gp(cpu, 0);
+	if (!seg_read_desc(cpu, sel, desc))
+		cpu_gp(cpu, sel & 0xfffc);
+}
+
 /* A far CALL's return address, CS then EIP; SP moves only once both are
  * written, so a fault on the second leaves the stack as it was. */
 static void push_far_return(struct cpu *cpu, unsigned osz, uint32_t ret_eip)
@@ -235,10 +245,7 @@ void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint32_t off, unsigned osz, boo
 		return;
 	}
 	uint32_t desc[2];
-	if ((sel & ~3u) == 0)
-		cpu_gp(cpu, 0);
-	if (!seg_read_desc(cpu, sel, desc))
-		cpu_gp(cpu, sel & 0xfffc);
+	read_target_desc(cpu, sel, desc);
 	if (desc[1] & 0x1000) {
 		check_code(cpu, sel, desc, cpu->cpl, false);
 		struct cpu_seg ncs;
@@ -369,10 +376,7 @@ void cpu_far_return(struct cpu *cpu, unsigned osz, uint32_t extra)
 		return;
 	}
 	uint32_t desc[2];
-	if ((sel & ~3u) == 0)
-		cpu_gp(cpu, 0);
-	if (!seg_read_desc(cpu, sel, desc))
-		cpu_gp(cpu, sel & 0xfffc);
+	read_target_desc(cpu, sel, desc);
 	check_code(cpu, sel, desc, cpu->cpl, true);
 	if (osz == 2)
 		off &= 0xffff;
@@ -526,10 +530,7 @@ void cpu_iret(struct cpu *cpu, unsigned osz)
 		return;
 	}
 	uint32_t desc[2];
-	if ((sel & ~3u) == 0)
-		cpu_gp(cpu, 0);
-	if (!seg_read_desc(cpu, sel, desc))
-		cpu_gp(cpu, sel & 0xfffc);
+	read_target_desc(cpu, sel, desc);
 	check_code(cpu, sel, desc, cpu->cpl, true);
 	unsigned rpl = sel & 3;
 	if (osz == 2)
